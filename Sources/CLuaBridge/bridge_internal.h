@@ -1,0 +1,40 @@
+#ifndef BLACKLIGHT_CLUABRIDGE_INTERNAL_H
+#define BLACKLIGHT_CLUABRIDGE_INTERNAL_H
+#include "CLuaBridge.h"
+#include <lauxlib.h>
+
+/// The hook runs every BLB_HOOK_COUNT instructions and on every call.
+#define BLB_HOOK_COUNT 1000
+/// A function call is charged like this many instructions, so loops that spend their time in calls
+/// (string functions, host functions) still consume the budget.
+#define BLB_CALL_COST 10
+
+struct blb_state {
+    lua_State *L;
+    void *host;                 /// unretained Swift LuaVM, NULL once closing
+    blb_dispatch_fn dispatch;
+    size_t used;                /// bytes currently allocated by this state
+    size_t cap;
+    long long executed;         /// instructions charged since the last reset
+    long long budget;
+    int tripped;                /// BLB_TRIPPED_*: the first limit that tripped
+    int memory_tripped;         /// once set, growing allocations fail in protected mode
+    int protected_mode;         /// 1 while Lua runs inside blb_pcall/blb_resume/blb_load
+    int grace;                  /// > 0 while C builds an error message: allocations may exceed the cap
+    char memory_message[80];
+    char instruction_message[80];
+    blb_released *released;    /// queued by __gc metamethods, drained by Swift at safe points
+    int released_count;
+    int released_capacity;
+};
+
+static inline blb_state *blb_get(lua_State *L) { return *(blb_state **)lua_getextraspace(L); }
+
+void blb_trip_memory(blb_state *S);
+/// Raises the message of the tripped limit, prefixed with the position at `level`.
+int blb_raise_limit(lua_State *L, blb_state *S, int level);
+int blb_message_handler(lua_State *L);
+int blb_trampoline(lua_State *L);
+void blb_install_object_support(lua_State *L);
+
+#endif

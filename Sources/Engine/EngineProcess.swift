@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import PGStore
+
+/// The long-lived parts of one Blacklight process: worker threads, the LISTEN loop that wakes them,
+/// the lease heartbeat and (for `serve` and `dev`) the cron scheduler. Each is a thread because libpq
+/// and Lua states are blocking and single-threaded; nothing is shared between processes in memory.
+public final class EngineProcess: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var workers = 2
+        public var scheduler = true
+        public var worker = WorkerSettings()
+        public var services = HostServices()
+        public init() {}
+    }
+
+    public let url: String
+    public let options: Options
+    public let stopFlag = StopFlag()
+    public let wake = WakeSignal()
+    private var threads: [Thread] = []
+    private let done = DispatchGroup()
+    let leases: LeaseKeeper
+
+    public init(url: String, options: Options) {
+        self.url = url
+        self.options = options
+        let host = ProcessInfo.processInfo.hostName
+        self.leases = LeaseKeeper(ownerID: "\(host):\(getpid()):\(UUID().uuidString.prefix(8))", leaseSeconds: options.worker.leaseSeconds)
+    }
+
+    public func start() {
+        let log = options.services.log
+        for i in 0..<options.workers {
+            let worker = Worker(url: url, settings: options.worker, services: options.services, leases: leases, wake: wake, stop: stopFlag)
+            spawn("blacklight-worker-\(i)") { worker.run() }
+        }
+        let leases = self.leases, stop = stopFlag, url = self.url, wake = self.wake
+        spawn("blacklight-leases") { leases.run(url: url, stop: stop, log: log) }
+        spawn("blacklight-listen") { Self.listen(url: url, wake: wake, stop: stop, log: log) }
+        if options.scheduler {
+            let scheduler = CronScheduler(url: url, log: log)
+            spawn("blacklight-cron") { scheduler.run(stop: stop) }
+        }
+    }
+
+    private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
+        done.enter()
+        let group = done
+        let thread = Thread {
+            body()
+            group.leave()
+        }
+        thread.name = name
+        thread.stackSize = 16 << 20
+        threads.append(thread)
+        thread.start()
+    }
+
+    /// Asks every thread to stop and waits for them (workers finish their batch first).
+    public func stop(timeout: Double = 30) {
+        stopFlag.stop()
+        wake.broadcast()
+        _ = done.wait(timeout: .now() + timeout)
+    }
+
+    /// NOTIFY is a hint that work is due; polling remains the truth.
+    static func listen(url: String, wake: WakeSignal, stop: StopFlag, log: Logger) {
+        var conn: PGConnection?
+        while !stop.isStopped {
+            do {
+                if conn == nil {
+                    let c = try PGConnection(url: url)
+                    try c.listen("blacklight_runs")
+                    try c.listen("blacklight_functions")
+                    conn = c
+                }
+                let notes = try conn?.waitForNotifications(timeout: 0.5) ?? []
+                if !notes.isEmpty { wake.broadcast() }
+            } catch {
+                log.warning("listen: \(error)")
+                conn?.close()
+                conn = nil
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+        conn?.close()
+    }
+}

@@ -1,0 +1,98 @@
+/// Lua-side halves of the host API. Steps are written in Lua so that parking a run (sleep, wait) is a
+/// `coroutine.yield` from code the coroutine itself runs: a yield from inside a Swift call would have
+/// to cross a C boundary (see LUA_HOST_NOTES.md). The Swift halves live in the `H` table.
+enum Prelude {
+    static let source = #"""
+local H, traceback, getinfo = __bl, debug.traceback, debug.getinfo
+local type, error, xpcall, tostring, yield, setmetatable, pairs, select =
+      type, error, xpcall, tostring, coroutine.yield, setmetatable, pairs, select
+
+local function check_id(fname, id, level)
+  if type(id) ~= "string" or id == "" then
+    error("step." .. fname .. ": the step id must be a non-empty string, got " .. type(id), level or 3)
+  end
+end
+
+-- Keeps thrown tables (step.non_retriable, step.retry_after) intact and adds a traceback to the rest.
+local function handler(e)
+  if type(e) == "table" then
+    if e.traceback == nil then e.traceback = traceback("", 2) end
+    return e
+  end
+  return { message = tostring(e), traceback = traceback(tostring(e), 2) }
+end
+
+local step = {}
+
+function step.run(id, opts, fn)
+  if fn == nil then fn, opts = opts, nil end
+  check_id("run", id)
+  if type(fn) ~= "function" then
+    error("step.run('" .. tostring(id) .. "'): expected a function as the last argument, got " .. type(fn), 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("step.run('" .. id .. "'): options must be a table, got " .. type(opts), 2)
+  end
+  local key, found, value = H.begin(id, opts)
+  if found then return value end
+  local ok, res = xpcall(fn, handler)
+  if ok then
+    H.finish(key, res)
+    return res
+  end
+  H.fail(key, res)
+  error(res, 0)
+end
+
+function step.sleep(id, duration)
+  check_id("sleep", id)
+  if H.sleep(id, duration, false) then yield("park") end
+  return nil
+end
+
+function step.sleep_until(id, when)
+  check_id("sleep_until", id)
+  if H.sleep(id, when, true) then yield("park") end
+  return nil
+end
+
+function step.wait_for_event(id, opts)
+  check_id("wait_for_event", id)
+  if type(opts) ~= "table" then
+    error("step.wait_for_event('" .. id .. "'): options must be a table {event = NAME, match = ..., timeout = ...}", 2)
+  end
+  local park, value = H.wait(id, opts)
+  if park then
+    yield("park")
+    error("step.wait_for_event('" .. id .. "'): resumed without a result", 2)
+  end
+  return value
+end
+
+function step.send_event(id, events)
+  check_id("send_event", id)
+  return step.run(id, function() return H.send(events) end)
+end
+
+function step.non_retriable(message)
+  return { __blacklight = "non_retriable", message = tostring(message) }
+end
+
+function step.retry_after(seconds, message)
+  if type(seconds) ~= "number" and type(seconds) ~= "string" then
+    error("step.retry_after: seconds must be a number or a duration string", 2)
+  end
+  return { __blacklight = "retry_after", seconds = seconds, message = tostring(message or "retry requested") }
+end
+
+local function workflow(def)
+  if type(def) ~= "table" then
+    error("workflow{...} expects a table, got " .. type(def), 2)
+  end
+  local info = getinfo(2, "l")
+  return H.declare(def, info and info.currentline or 0)
+end
+
+return step, workflow
+"""#
+}

@@ -1,0 +1,98 @@
+import BlacklightCore
+import Foundation
+import LuaHost
+import PGStore
+
+/// The Swift half of the host API inside one WorkflowVM: the `__bl` functions behind `step.*`, and the
+/// `db`, `json`, `log`, `events` and `time` tables. It knows which run is executing (if any) and the
+/// batch transaction its database work belongs to.
+final class ExecutionHost {
+    unowned let vm: LuaVM
+    let services: HostServices
+    let file: String
+    let times: TimeType
+    var declared: (table: LuaTable, line: Int)?
+    /// Instructions allowed per step and per stretch of code between steps.
+    var instructionBudget = 50_000_000
+    /// The `step` table passed to run(ctx, step).
+    var stepTable: LuaValue = .nil
+    /// The run executing now, and the batch it writes into; nil at load time.
+    var run: RunExecution?
+    var batch: Batch?
+    /// Commits the batch so far, so a `transaction = false` step runs outside any transaction.
+    var suspendBatch: (() throws -> Void)?
+    /// Starts a new batch transaction after such a step.
+    var resumeBatch: (() throws -> Void)?
+
+    var codec: MemoCodec { MemoCodec(times: times) }
+    var sql: SQLBridge { SQLBridge(times: times) }
+
+    init(vm: LuaVM, services: HostServices, file: String) {
+        self.vm = vm
+        self.services = services
+        self.file = file
+        self.times = TimeType(vm: vm)
+    }
+
+    func install() throws {
+        times.install()
+        vm.setGlobalTable("__bl", functions: [
+            "begin": { [unowned self] args in try self.beginStep(args) },
+            "finish": { [unowned self] args in try self.finishStep(args) },
+            "fail": { [unowned self] args in try self.failStep(args) },
+            "sleep": { [unowned self] args in try self.sleep(args) },
+            "wait": { [unowned self] args in try self.wait(args) },
+            "send": { [unowned self] args in try self.sendEvents(args[0], function: "step.send_event") },
+            "declare": { [unowned self] args in
+                guard case .table(let t) = args[0] else { throw EngineError.lua("workflow{...} expects a table") }
+                if self.declared != nil {
+                    throw EngineError.lua("a script declares one workflow; workflow{...} was called twice")
+                }
+                self.declared = (t, Int(args[1].asInt ?? 0))
+                return [args[0]]
+            },
+        ])
+        let results = try vm.loadTrusted(Prelude.source, chunkName: "=blacklight.prelude")
+        guard results.count >= 2, case .table(let step) = results[0], case .function = results[1] else {
+            throw EngineError.lua("the prelude did not return step and workflow")
+        }
+        var stepValues: [String: LuaValue] = [:]
+        for (k, v) in step.hash { if let name = k.asString { stepValues[name] = v } }
+        vm.setGlobalTable("step", functions: [:], values: stepValues)
+        stepTable = results[0]
+        vm.setGlobal("workflow", results[1])
+        vm.setGlobal("__bl", .nil)
+        installDB()
+        installJSON()
+        installLog()
+        vm.setGlobalTable("events", functions: [
+            "send": { [unowned self] args in try self.sendEvents(args[0], function: "events.send") },
+        ])
+    }
+
+    // MARK: - helpers
+
+    func requireRun(_ function: String) throws -> (RunExecution, Batch) {
+        guard let run, let batch else {
+            throw EngineError.lua("\(function) is only available while a run executes (not when the script loads)")
+        }
+        return (run, batch)
+    }
+
+    func jsonError(_ value: LuaValue) -> JSONValue {
+        (try? codec.encode(value)) ?? .string(value.asString ?? value.typeName)
+    }
+}
+
+import Logging
+
+extension ExecutionHost {
+    static func level(_ name: String) -> Logger.Level {
+        switch name {
+        case "debug": return .debug
+        case "warn": return .warning
+        case "error": return .error
+        default: return .info
+        }
+    }
+}

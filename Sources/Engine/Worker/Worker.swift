@@ -1,0 +1,195 @@
+import BlacklightCore
+import Foundation
+import LuaHost
+import Logging
+import PGStore
+
+/// Settings of the worker pool.
+public struct WorkerSettings: Sendable {
+    /// Runs claimed (and committed) together; see Batch for why.
+    public var batchSize = 100
+    /// Lease of a claimed run; a crashed worker's runs are claimable again after it.
+    public var leaseSeconds = 30.0
+    /// Longest idle wait between polls; NOTIFY usually wakes workers sooner.
+    public var pollInterval = 1.0
+    /// A batch transaction is committed early once it has run this long, so long steps do not hold
+    /// other runs' results back.
+    public var maxBatchSeconds = 0.25
+    public var limits = LuaVM.Limits()
+
+    public init() {}
+}
+
+/// One worker thread: claims batches of due runs and executes them. Owns one connection and its VMs.
+final class Worker {
+    let url: String
+    let settings: WorkerSettings
+    let services: HostServices
+    let leases: LeaseKeeper
+    let wake: WakeSignal
+    let stop: StopFlag
+    private var conn: PGConnection?
+    private var cache: VersionCache
+    private let executor: Executor
+
+    init(url: String, settings: WorkerSettings, services: HostServices, leases: LeaseKeeper, wake: WakeSignal, stop: StopFlag) {
+        self.url = url
+        self.settings = settings
+        self.services = services
+        self.leases = leases
+        self.wake = wake
+        self.stop = stop
+        self.cache = VersionCache(services: services, limits: settings.limits)
+        self.executor = Executor(services: services)
+    }
+
+    func run() {
+        while !stop.isStopped {
+            do {
+                let conn = try connection()
+                let processed = try processBatch(conn)
+                if processed == 0 {
+                    let due = (try? conn.query(ClaimQueries.nextDue).rows.first?["wait"].doubleValue) ?? nil
+                    let wait = min(settings.pollInterval, max(0.005, due ?? settings.pollInterval))
+                    wake.wait(timeout: wait)
+                }
+            } catch {
+                services.log.error("worker: \(error)")
+                conn?.close()
+                conn = nil
+                cache = VersionCache(services: services, limits: settings.limits)
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+        conn?.close()
+    }
+
+    private func connection() throws -> PGConnection {
+        if let conn, conn.isOpen { return conn }
+        let c = try PGConnection(url: url)
+        conn = c
+        return c
+    }
+
+    /// Claims up to batchSize runs and executes them in one transaction. Returns how many it claimed.
+    func processBatch(_ conn: PGConnection) throws -> Int {
+        let batch = Batch(conn: conn)
+        try batch.begin()
+        let claimed: [ClaimedRun]
+        do {
+            claimed = try claim(conn)
+        } catch {
+            batch.rollback()
+            throw error
+        }
+        if claimed.isEmpty {
+            try batch.commit()
+            return 0
+        }
+        let ids = claimed.map(\.id)
+        leases.hold(ids)
+        defer { leases.release(ids) }
+        var heldLocks: [(Int32, Int32)] = []
+        defer {
+            for (a, b) in heldLocks { _ = try? conn.exec("SELECT pg_advisory_unlock($1::int, $2::int)", [.int(Int64(a)), .int(Int64(b))]) }
+        }
+        do {
+            let memos = try loadMemos(conn, ids: ids)
+            let started = Date()
+            for claim in claimed {
+                if Date().timeIntervalSince(started) > settings.maxBatchSeconds, batch.inTransaction {
+                    try batch.commit()
+                    try batch.begin()
+                }
+                try execute(claim, memos: memos[claim.id] ?? [:], batch: batch, heldLocks: &heldLocks)
+            }
+            try batch.commit()
+        } catch {
+            batch.rollback()
+            throw error
+        }
+        return claimed.count
+    }
+
+    private func execute(_ claim: ClaimedRun, memos: [String: StepMemo], batch: Batch, heldLocks: inout [(Int32, Int32)]) throws {
+        let wvm: WorkflowVM
+        do {
+            wvm = try cache.vm(function: claim.functionID, version: claim.version, conn: batch.conn)
+        } catch {
+            let message = "\(error)"
+            batch.runs.append(RunRecord(id: claim.id, status: .failed, runAt: Date(), attempt: claim.attempt, output: nil,
+                                        error: .object(["message": .string(message)]), endedAt: Date()))
+            return
+        }
+        if let key = claim.concurrencyKey, let limit = wvm.definition.concurrencyLimit {
+            guard let slot = try acquireSlot(batch.conn, key: key, limit: limit) else {
+                // Every slot is busy: leave the run queued and look again shortly.
+                batch.runs.append(RunRecord(id: claim.id, status: .queued, runAt: Date().addingTimeInterval(0.2),
+                                            attempt: claim.attempt, output: nil, error: nil, endedAt: nil))
+                return
+            }
+            heldLocks.append(slot)
+        }
+        let run = RunExecution(claim: claim, memos: memos)
+        wvm.host.suspendBatch = { [batch] in try batch.commit() }
+        wvm.host.resumeBatch = { [batch] in try batch.begin() }
+        let outcome = executor.execute(run, in: wvm, batch: batch)
+        batch.runs.append(outcome.record)
+        if outcome.record.status == .queued || outcome.record.status == .completed {
+            if outcome.record.status == .queued, outcome.record.runAt.timeIntervalSinceNow < 0.01 { batch.wantsWakeup = true }
+        }
+        if outcome.startFailureHandler != nil {
+            // The parent's error is read by the handler's claim; flush so it is there.
+            try batch.flush()
+            try batch.conn.exec(ClaimQueries.startFailureHandler, [.text(claim.id)])
+            batch.wantsWakeup = true
+        }
+        if outcome.discardVM { cache.discard(function: claim.functionID, version: claim.version) }
+    }
+
+    /// Concurrency slots are session advisory locks: they survive the batch's commits and vanish
+    /// with the connection if the worker dies, so a crash never leaks a slot.
+    private func acquireSlot(_ conn: PGConnection, key: String, limit: Int) throws -> (Int32, Int32)? {
+        let hash = try conn.query("SELECT hashtext($1) AS h", [.text("blacklight.concurrency:" + key)]).rows.first?["h"].intValue ?? 0
+        for slot in 0..<limit {
+            let ok = try conn.query("SELECT pg_try_advisory_lock($1::int, $2::int) AS ok", [.int(hash), .int(Int64(slot))])
+                .rows.first?["ok"].boolValue ?? false
+            if ok { return (Int32(truncatingIfNeeded: hash), Int32(slot)) }
+        }
+        return nil
+    }
+
+    private func claim(_ conn: PGConnection) throws -> [ClaimedRun] {
+        let result = try conn.query(ClaimQueries.claim, [.int(Int64(settings.batchSize)), .text(leases.ownerID), .double(settings.leaseSeconds)])
+        return result.rows.map { row in
+            let event = row["event"].jsonText.flatMap { try? JSONValue.parse($0) } ?? .object([:])
+            return ClaimedRun(
+                id: row["id"].stringValue ?? "",
+                functionID: row["function_id"].stringValue ?? "",
+                version: row["version"].stringValue ?? "",
+                kind: row["kind"].stringValue ?? "run",
+                parentRunID: row["parent_run_id"].stringValue,
+                attempt: Int(row["attempt"].intValue ?? 1),
+                maxAttempts: Int(row["max_attempts"].intValue ?? 1),
+                ctxNow: row["ctx_now"].dateValue ?? Date(),
+                createdAt: row["created_at"].dateValue ?? Date(),
+                concurrencyKey: row["concurrency_key"].stringValue,
+                event: event,
+                parentError: row["parent_error"].jsonText.flatMap { try? JSONValue.parse($0) }
+            )
+        }.sorted { $0.id < $1.id }
+    }
+
+    private func loadMemos(_ conn: PGConnection, ids: [String]) throws -> [String: [String: StepMemo]] {
+        let result = try conn.query(ClaimQueries.memos, [.array(ids.map { .text($0) })])
+        var out: [String: [String: StepMemo]] = [:]
+        for row in result.rows {
+            guard let run = row["run_id"].stringValue, let key = row["key"].stringValue,
+                  let status = StepMemo.Status(rawValue: row["status"].stringValue ?? "") else { continue }
+            let output = row["output"].jsonText.flatMap { try? JSONValue.parse($0) }
+            out[run, default: [:]][key] = StepMemo(status: status, output: output, wakeAt: row["wake_at"].dateValue,
+                                                   attempts: Int(row["attempts"].intValue ?? 1))
+        }
+        return out
+    }
+}

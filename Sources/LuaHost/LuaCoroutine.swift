@@ -1,0 +1,82 @@
+import CLua
+import CLuaBridge
+
+/// A Lua coroutine driven from Swift: each ``resume(_:)`` runs until the body yields (through
+/// `coroutine.yield` in Lua, or a host function throwing ``LuaYield``), returns or fails.
+///
+/// Keeps its VM alive. Use it from the VM's thread only.
+public final class LuaCoroutine {
+    public enum Result {
+        case yielded([LuaValue])
+        case returned([LuaValue])
+    }
+
+    let vm: LuaVM
+    let thread: OpaquePointer
+    private let threadReference: Int32
+    private var dead = false
+
+    init(vm: LuaVM, function: LuaRef) {
+        self.vm = vm
+        let L = vm.state
+        precondition(lua_checkstack(L, 2) != 0, "Lua stack overflow")
+        thread = lua_newthread(L)  // inherits the instruction hook and the extra space
+        threadReference = luaL_ref(L, clua_registryindex())
+        vm.pushRef(thread, function)
+    }
+
+    deinit { vm.owner.release(threadReference) }
+
+    /// True once the body returned or failed; resuming then throws.
+    public var isDead: Bool { dead }
+
+    /// Resumes with `args` (the body's arguments on the first resume, the results of the pending
+    /// yield afterwards). An error inside the coroutine throws with the coroutine's traceback.
+    public func resume(_ args: [LuaValue]) throws(LuaError) -> Result {
+        guard !dead else { throw LuaError(kind: .runtime, message: "cannot resume dead coroutine") }
+        vm.drainReleased()
+        let co = thread
+        guard lua_checkstack(co, Int32(clamping: args.count + 2)) != 0 else {
+            throw LuaError.host("too many arguments (\(args.count)) to resume")
+        }
+        for arg in args { vm.push(co, arg) }
+        var resultCount: Int32 = 0
+        let status = blb_resume(co, vm.state, Int32(args.count), &resultCount)
+        switch status {
+        case LUA_OK, LUA_YIELD:
+            if status == LUA_OK { dead = true }
+            let values: [LuaValue]
+            do {
+                values = try vm.popValues(co, count: resultCount)
+            } catch {
+                throw LuaError.host(error.message)
+            }
+            if let limitError = vm.trippedLimitError() {
+                dead = true
+                throw limitError
+            }
+            return status == LUA_OK ? .returned(values) : .yielded(values)
+        default:
+            dead = true
+            // The failed coroutine keeps its stack, so its traceback shows where the error happened.
+            // Built on the resumer's stack: the coroutine's may be full (a stack overflow).
+            let L = vm.state
+            var traceback: String?
+            if lua_checkstack(L, 4) != 0 {
+                blb_push_thread_traceback(L, co)
+                traceback = vm.readString(L, -1)
+                clua_pop(L, 1)
+            }
+            defer { clua_pop(co, 1) }
+            throw vm.makeError(co, -1, status: status, traceback: traceback)
+        }
+    }
+}
+
+extension LuaVM {
+    /// A coroutine whose body is `function`.
+    public func newCoroutine(_ function: LuaRef) -> LuaCoroutine {
+        drainReleased()
+        return LuaCoroutine(vm: self, function: function)
+    }
+}

@@ -1,0 +1,96 @@
+import CLua
+import CLuaBridge
+
+extension LuaVM {
+    /// Adds (or replaces) a read-only host table visible to every chunk, e.g. `db` with functions.
+    ///
+    /// Scripts cannot change it (`attempt to modify read-only table 'db'`), nor any table nested
+    /// in `values` (`'db.limits'`). `pairs`, `ipairs`, `#` and indexing work as usual; `next` and
+    /// `rawget` see an empty proxy.
+    public func setGlobalTable(_ name: String, functions: [String: LuaFunction], values: [String: LuaValue] = [:]) {
+        drainReleased()
+        let L = state
+        precondition(lua_checkstack(L, 6) != 0, "Lua stack overflow")
+        lua_rawgeti(L, clua_registryindex(), lua_Integer(sandboxGlobals))
+        lua_createtable(L, 0, Int32(clamping: functions.count + values.count))
+        for (key, function) in functions {
+            blb_push_function(L, allocateSlot(function))
+            rawSetField(L, table: -2, key: key)
+        }
+        for (key, value) in values {
+            push(L, value, readOnlyName: "\(name).\(key)")
+            rawSetField(L, table: -2, key: key)
+        }
+        blb_make_readonly(L, name)
+        rawSetField(L, table: -2, key: name)
+        clua_pop(L, 1)
+    }
+
+    /// Adds (or replaces) a global function visible to every chunk.
+    public func setGlobalFunction(_ name: String, _ fn: @escaping LuaFunction) {
+        drainReleased()
+        let L = state
+        precondition(lua_checkstack(L, 4) != 0, "Lua stack overflow")
+        lua_rawgeti(L, clua_registryindex(), lua_Integer(sandboxGlobals))
+        blb_push_function(L, allocateSlot(fn))
+        rawSetField(L, table: -2, key: name)
+        clua_pop(L, 1)
+    }
+
+    /// Adds (or replaces) a read-only global value visible to every chunk (tables become
+    /// read-only proxies, as in ``setGlobalTable(_:functions:values:)``).
+    public func setGlobalValue(_ name: String, _ value: LuaValue) {
+        drainReleased()
+        let L = state
+        precondition(lua_checkstack(L, 4) != 0, "Lua stack overflow")
+        lua_rawgeti(L, clua_registryindex(), lua_Integer(sandboxGlobals))
+        push(L, value, readOnlyName: name)
+        rawSetField(L, table: -2, key: name)
+        clua_pop(L, 1)
+    }
+
+    /// A Lua function that calls `fn`, for passing to Lua code as a value (say, as a callback).
+    public func makeFunction(_ fn: @escaping LuaFunction) -> LuaRef {
+        drainReleased()
+        let L = state
+        precondition(lua_checkstack(L, 3) != 0, "Lua stack overflow")
+        blb_push_function(L, allocateSlot(fn))
+        defer { clua_pop(L, 1) }
+        return makeRef(L, -1)
+    }
+
+    /// Stores `fn` for the trampoline. Each slot gets exactly one Lua closure (whose collection
+    /// frees the slot), so never push the same slot twice.
+    func allocateSlot(_ fn: @escaping LuaFunction) -> Int32 {
+        if let slot = freeSlots.popLast() {
+            functions[Int(slot)] = fn
+            return slot
+        }
+        functions.append(fn)
+        return Int32(functions.count - 1)
+    }
+
+    /// Runs the sandbox prelude and keeps the frozen globals and environment metatable.
+    func installSandbox() throws(LuaError) {
+        let L = mainState
+        let printSlot = allocateSlot { args in
+            args.vm.printHandler(try args.string(1, name: "print"))
+            return []
+        }
+        let moduleSlot = allocateSlot { args in
+            let name = try args.string(1, name: "require")
+            guard let module = args.vm.moduleSource(name) else { return [] }
+            return [.string(module.source), .string(LuaVM.luaChunkName(module.chunkName))]
+        }
+        let base = lua_gettop(L)
+        try pushChunk(L, luaSandboxPrelude, chunkName: "=[LuaHost sandbox]", sandboxed: false)
+        blb_push_sandbox_helpers(L)
+        blb_push_function(L, printSlot)
+        blb_push_function(L, moduleSlot)
+        let status = blb_pcall(L, 3, 2)
+        guard status == LUA_OK else { throw popError(L, status: status) }
+        environmentMetatable = luaL_ref(L, clua_registryindex())
+        sandboxGlobals = luaL_ref(L, clua_registryindex())
+        lua_settop(L, base)
+    }
+}

@@ -1,0 +1,112 @@
+import CLua
+import CLuaBridge
+
+/// One Lua 5.4 state hosting sandboxed scripts, with a memory cap and an instruction budget.
+///
+/// Not `Sendable`: use each VM from one thread (or actor) at a time. Scripts loaded with
+/// ``load(_:chunkName:)`` run in a fresh sandbox environment each; the host API is added with
+/// ``setGlobalTable(_:functions:values:)`` and ``setGlobalFunction(_:_:)``.
+///
+/// Limits are counted across everything the VM runs until ``resetLimits()`` or
+/// ``setInstructionBudget(_:)``: call one of them before each unit of work (say, each workflow run).
+/// Once a limit trips it stays tripped, so a script's `pcall` cannot swallow it.
+public final class LuaVM {
+    /// Per-VM resource limits.
+    public struct Limits: Sendable {
+        /// Bytes the Lua state may hold (default 64 MiB).
+        public var memoryBytes: Int
+        /// Instructions per unit of work (default 50 million); each function call counts as 10.
+        public var instructions: Int
+
+        public init(memoryBytes: Int = 64 << 20, instructions: Int = 50_000_000) {
+            self.memoryBytes = memoryBytes
+            self.instructions = instructions
+        }
+    }
+
+    let bridge: OpaquePointer
+    let mainState: OpaquePointer
+    /// The thread Swift currently works on: the main thread, or the coroutine whose Lua code called
+    /// the host function now running.
+    var state: OpaquePointer
+    let owner = LuaRefOwner()
+    let moduleSource: (String) -> (source: String, chunkName: String)?
+    let printHandler: (String) -> Void
+
+    /// Swift functions callable from Lua, by slot; a slot is freed when Lua collects its closure.
+    var functions: [LuaFunction?] = []
+    var freeSlots: [Int32] = []
+    /// Registry references of userdata metatables, by type name.
+    var userdataMetatables: [String: Int32] = [:]
+    /// Registry references of the sandbox's frozen globals and of the per-chunk environment metatable.
+    var sandboxGlobals: Int32 = 0
+    var environmentMetatable: Int32 = 0
+
+    /// Creates a VM with the sandbox installed.
+    /// - Parameters:
+    ///   - moduleSource: resolves `require(name)` to Lua source and a chunk name (`plugins/x.lua`).
+    ///   - print: receives the text of each `print` call (arguments joined by tabs).
+    public init(
+        limits: Limits = .init(),
+        moduleSource: @escaping (String) -> (source: String, chunkName: String)? = { _ in nil },
+        print: @escaping (String) -> Void = { _ in }
+    ) throws(LuaError) {
+        guard
+            let bridge = blb_open(
+                limits.memoryBytes.clampedToSize, Int64(limits.instructions), luaHostDispatch
+            )
+        else { throw LuaError.host("cannot create a Lua state") }
+        self.bridge = bridge
+        self.mainState = blb_main_thread(bridge)
+        self.state = mainState
+        self.moduleSource = moduleSource
+        self.printHandler = print
+        blb_set_host(bridge, Unmanaged.passUnretained(self).toOpaque())
+        try installSandbox()
+        blb_reset_limits(bridge)
+    }
+
+    deinit {
+        blb_close_lua(bridge)  // finalizers queue the Swift objects held by userdata
+        var released = [blb_released](repeating: blb_released(), count: 64)
+        while blb_released_count(bridge) > 0 {
+            let n = Int(blb_take_released(bridge, &released, 64))
+            for item in released[0..<n] {
+                if let object = item.object { Unmanaged<AnyObject>.fromOpaque(object).release() }
+            }
+        }
+        blb_free(bridge)
+    }
+
+    /// Bytes currently held by the Lua state.
+    public var memoryInUse: Int { Int(blb_memory_in_use(bridge)) }
+
+    /// Instructions charged since the last reset.
+    public var instructionsExecuted: Int { Int(blb_instructions_executed(bridge)) }
+
+    /// Clears the instruction counter and both tripped flags. When the memory limit had tripped,
+    /// also collects garbage so the next work starts below the cap.
+    public func resetLimits() {
+        let memoryTripped = blb_tripped(bridge) == Int32(BLB_TRIPPED_MEMORY)
+        blb_reset_limits(bridge)
+        if memoryTripped { clua_gc(mainState, LUA_GCCOLLECT) }
+    }
+
+    /// Sets the budget for the next work and restarts the counter (an instruction trip is cleared;
+    /// a memory trip is not).
+    public func setInstructionBudget(_ n: Int) {
+        blb_set_instruction_budget(bridge, Int64(n))
+    }
+
+    /// Changes the memory cap; takes effect on the next allocation.
+    public func setMemoryLimit(_ bytes: Int) {
+        blb_set_memory_cap(bridge, bytes.clampedToSize)
+    }
+}
+
+@available(*, unavailable, message: "a LuaVM is used from one thread at a time")
+extension LuaVM: Sendable {}
+
+extension Int {
+    fileprivate var clampedToSize: Int { Swift.max(self, 0) }
+}

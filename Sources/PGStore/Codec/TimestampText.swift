@@ -1,0 +1,152 @@
+import Foundation
+
+/// PostgreSQL's ISO timestamp text ("2024-03-01 12:34:56.789012+00"), written and read by hand: a DateFormatter
+/// costs microseconds per call and this sits on the per-row path.
+///
+/// Dates are converted through integer microseconds since 2001-01-01 (Foundation's reference date), so a `Date`
+/// that is the nearest Double to a whole microsecond round-trips bit-for-bit.
+enum TimestampText {
+    /// Seconds from 1970-01-01 to 2001-01-01.
+    private static let referenceOffset: Int64 = 978_307_200
+
+    /// Appends `date` as `YYYY-MM-DD HH:MM:SS.ffffff+00` (UTC), `infinity` or `-infinity`.
+    static func append(_ date: Date, to out: inout [UInt8]) {
+        if date == .distantFuture { out.append(contentsOf: "infinity".utf8); return }
+        if date == .distantPast { out.append(contentsOf: "-infinity".utf8); return }
+        let refMicros = (date.timeIntervalSinceReferenceDate * 1_000_000).rounded()
+        // Beyond ±290,000 years Int64 microseconds overflow; PostgreSQL's own range is far smaller anyway.
+        let micros = Int64(exactly: refMicros).map { $0 + referenceOffset * 1_000_000 } ?? 0
+        let (secs, frac) = floorDivMod(micros, 1_000_000)
+        let (days, secOfDay) = floorDivMod(secs, 86_400)
+        let (y, m, d) = civil(fromDays: days)
+        let bc = y <= 0
+        appendPadded(bc ? 1 - y : y, width: 4, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendPadded(m, width: 2, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendPadded(d, width: 2, to: &out)
+        out.append(UInt8(ascii: " "))
+        appendPadded(secOfDay / 3600, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendPadded(secOfDay / 60 % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendPadded(secOfDay % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: "."))
+        appendPadded(frac, width: 6, to: &out)
+        out.append(contentsOf: "+00".utf8)
+        if bc { out.append(contentsOf: " BC".utf8) }
+    }
+
+    /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][±HH[:MM[:SS]]][ BC]` (also with a `T` separator) or ±`infinity`.
+    /// Without an offset the time is taken as UTC (timestamp without time zone; sessions run in UTC).
+    static func parse(_ p: UnsafeBufferPointer<UInt8>) -> Date? {
+        var s = Scanner(p)
+        if s.matches("infinity") { return .distantFuture }
+        if s.matches("-infinity") { return .distantPast }
+        guard let year = s.number(minDigits: 4, maxDigits: 9), s.take("-"),
+            let month = s.number(minDigits: 2, maxDigits: 2), s.take("-"),
+            let day = s.number(minDigits: 2, maxDigits: 2), s.take(" ") || s.take("T"),
+            let hour = s.number(minDigits: 2, maxDigits: 2), s.take(":"),
+            let minute = s.number(minDigits: 2, maxDigits: 2), s.take(":"),
+            let second = s.number(minDigits: 2, maxDigits: 2)
+        else { return nil }
+        var micros: Int64 = 0
+        if s.take(".") {
+            var digits = 0
+            while let d = s.digit() {
+                // More than 6 digits cannot come from PostgreSQL; ignore them rather than fail.
+                if digits < 6 { micros = micros * 10 + d }
+                digits += 1
+            }
+            guard digits > 0 else { return nil }
+            while digits < 6 { micros *= 10; digits += 1 }
+        }
+        var offset: Int64 = 0
+        if let sign = s.peek(), sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+            s.advance()
+            guard let oh = s.number(minDigits: 2, maxDigits: 2) else { return nil }
+            var om: Int64 = 0, os: Int64 = 0
+            if s.take(":") { guard let v = s.number(minDigits: 2, maxDigits: 2) else { return nil }; om = v }
+            if s.take(":") { guard let v = s.number(minDigits: 2, maxDigits: 2) else { return nil }; os = v }
+            offset = (oh * 3600 + om * 60 + os) * (sign == UInt8(ascii: "-") ? -1 : 1)
+        }
+        var astronomicalYear = year
+        if s.matches(" BC") { astronomicalYear = 1 - year }
+        guard s.atEnd, (1...12).contains(month), (1...31).contains(day), hour <= 24, minute < 60, second <= 60
+        else { return nil }
+        let days = daysFromCivil(year: astronomicalYear, month: month, day: day)
+        let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset - referenceOffset
+        return Date(timeIntervalSinceReferenceDate: Double(secs * 1_000_000 + micros) / 1_000_000)
+    }
+
+    // MARK: - Calendar arithmetic (proleptic Gregorian, Howard Hinnant's days_from_civil / civil_from_days)
+
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    private static func floorDivMod(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
+        var q = a / b
+        var r = a % b
+        if r < 0 { q -= 1; r += b }
+        return (q, r)
+    }
+
+    private static func appendPadded(_ value: Int64, width: Int, to out: inout [UInt8]) {
+        var digits = 0
+        var v = value
+        repeat { digits += 1; v /= 10 } while v > 0
+        for _ in digits..<max(width, digits) { out.append(UInt8(ascii: "0")) }
+        NumberText.appendDecimal(value, to: &out)
+    }
+
+    /// A cursor over ASCII bytes.
+    private struct Scanner {
+        let p: UnsafeBufferPointer<UInt8>
+        var i = 0
+        init(_ p: UnsafeBufferPointer<UInt8>) { self.p = p }
+        var atEnd: Bool { i == p.count }
+        func peek() -> UInt8? { i < p.count ? p[i] : nil }
+        mutating func advance() { i += 1 }
+        mutating func take(_ c: Unicode.Scalar) -> Bool {
+            guard i < p.count, p[i] == UInt8(ascii: c) else { return false }
+            i += 1
+            return true
+        }
+        /// Consumes `literal` if the rest of the input is exactly it.
+        mutating func matches(_ literal: StaticString) -> Bool {
+            let n = literal.utf8CodeUnitCount
+            guard p.count - i == n, memcmp(p.baseAddress! + i, literal.utf8Start, n) == 0 else { return false }
+            i += n
+            return true
+        }
+        mutating func digit() -> Int64? {
+            guard i < p.count, p[i] >= 48, p[i] <= 57 else { return nil }
+            defer { i += 1 }
+            return Int64(p[i] - 48)
+        }
+        mutating func number(minDigits: Int, maxDigits: Int) -> Int64? {
+            var v: Int64 = 0
+            var n = 0
+            while n < maxDigits, let d = digit() { v = v * 10 + d; n += 1 }
+            return n >= minDigits ? v : nil
+        }
+    }
+}

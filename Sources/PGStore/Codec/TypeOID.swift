@@ -1,0 +1,42 @@
+/// The built-in type OIDs this module binds or decodes (from pg_type.dat; they are fixed across versions).
+enum TypeOID {
+    static let unknown: UInt32 = 0
+    static let bool: UInt32 = 16
+    static let bytea: UInt32 = 17
+    static let char: UInt32 = 18
+    static let name: UInt32 = 19
+    static let int8: UInt32 = 20
+    static let int2: UInt32 = 21
+    static let int4: UInt32 = 23
+    static let text: UInt32 = 25
+    static let oid: UInt32 = 26
+    static let json: UInt32 = 114
+    static let jsonArray: UInt32 = 199
+    static let float4: UInt32 = 700
+    static let float8: UInt32 = 701
+    static let boolArray: UInt32 = 1000
+    static let byteaArray: UInt32 = 1001
+    static let int2Array: UInt32 = 1005
+    static let int4Array: UInt32 = 1007
+    static let textArray: UInt32 = 1009
+    static let bpcharArray: UInt32 = 1014
+    static let varcharArray: UInt32 = 1015
+    static let int8Array: UInt32 = 1016
+    static let float4Array: UInt32 = 1021
+    static let float8Array: UInt32 = 1022
+    static let bpchar: UInt32 = 1042
+    static let varchar: UInt32 = 1043
+    static let date: UInt32 = 1082
+    static let time: UInt32 = 1083
+    static let timestamp: UInt32 = 1114
+    static let timestampArray: UInt32 = 1115
+    static let dateArray: UInt32 = 1182
+    static let timestamptz: UInt32 = 1184
+    static let timestamptzArray: UInt32 = 1185
+    static let numericArray: UInt32 = 1231
+    static let numeric: UInt32 = 1700
+    static let uuid: UInt32 = 2950
+    static let uuidArray: UInt32 = 2951
+    static let jsonb: UInt32 = 3802
+    static let jsonbArray: UInt32 = 3807
+}

@@ -1,0 +1,192 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection. Not `Sendable`: use it from one thread at a time (a pool hands it out whole).
+///
+/// Every call is synchronous and blocks its thread for the round trip; PostgreSQL round trips on this kind of
+/// machine take tens of microseconds, which is cheaper than hopping executors per statement.
+public final class PGConnection {
+    /// The URL this connection was opened with (may contain a password; do not log it).
+    public let url: String
+    var conn: OpaquePointer?
+    /// Depth of nested `transaction` calls, used to name savepoints.
+    var savepointDepth = 0
+
+    /// Connects with a libpq URI or conninfo string, e.g. `postgresql://user@127.0.0.1:5433/db` or
+    /// `postgresql://user@/db?host=/socket/dir`, then sets the session to UTC, ISO dates, shortest-exact floats
+    /// and hex bytea, which the decoder relies on.
+    public init(url: String) throws(PGError) {
+        self.url = url
+        guard let c = PQconnectdb(url) else {
+            throw PGError(code: .connectionFailed, message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(c) == CONNECTION_OK else {
+            let reason = Self.trimmed(PQerrorMessage(c))
+            PQfinish(c)
+            throw PGError(code: .connectionFailed, message: "could not connect to \(Self.redacted(url)): \(reason)")
+        }
+        // libpq prints NOTICEs ("relation already exists, skipping", ...) to stderr by default; a library must
+        // not write to its host's stderr.
+        PQsetNoticeProcessor(c, { _, _ in }, nil)
+        conn = c
+        do {
+            // One round trip for all of them (simple protocol, several statements).
+            try execScript(
+                "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; "
+                    + "SET extra_float_digits = 1; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'")
+        } catch {
+            close()
+            throw PGError(
+                code: .connectionFailed, message: "connected to \(Self.redacted(url)) but could not set up the "
+                    + "session: \(error.message)", sqlState: error.sqlState)
+        }
+    }
+
+    deinit { close() }
+
+    /// Whether the connection is open and healthy (false after `close()` or once the server has gone away).
+    public var isOpen: Bool {
+        guard let conn else { return false }
+        return PQstatus(conn) == CONNECTION_OK
+    }
+
+    /// Closes the connection; calling it again does nothing.
+    public func close() {
+        if let c = conn {
+            PQfinish(c)
+            conn = nil
+        }
+    }
+
+    /// The PID of the server process serving this connection (0 when closed), e.g. to match NOTIFY senders or
+    /// to `pg_terminate_backend` it in a test.
+    public var serverPID: Int32 {
+        conn.map { PQbackendPID($0) } ?? 0
+    }
+
+    /// Runs one statement with bound parameters (`$1`, `$2`, ...) and returns its rows.
+    @discardableResult
+    public func query(_ sql: String, _ params: [PGValue] = []) throws(PGError) -> PGResult {
+        let res = try executeParams(sql, params)
+        defer { PQclear(res) }
+        return ResultReader.read(res)
+    }
+
+    /// Runs one statement with bound parameters and returns the number of rows it affected, without decoding
+    /// any rows it returns.
+    @discardableResult
+    public func exec(_ sql: String, _ params: [PGValue] = []) throws(PGError) -> Int {
+        let res = try executeParams(sql, params)
+        defer { PQclear(res) }
+        return ResultReader.affectedRows(res)
+    }
+
+    /// Runs SQL text that may hold several statements (migrations, setup). It cannot take parameters; never
+    /// build its text from values.
+    public func execScript(_ sql: String) throws(PGError) {
+        let c = try handle()
+        let res = try check(PQexec(c, sql), sql: sql)
+        PQclear(res)
+    }
+
+    /// Quotes an identifier (table, channel, schema name) for splicing into SQL text, with libpq's own rules.
+    public func quoteIdentifier(_ name: String) throws(PGError) -> String {
+        let c = try handle()
+        guard let quoted = PQescapeIdentifier(c, name, name.utf8.count) else {
+            throw PGError(code: .invalidArgument, message: "cannot quote identifier: \(Self.trimmed(PQerrorMessage(c)))")
+        }
+        defer { PQfreemem(quoted) }
+        return String(cString: quoted)
+    }
+
+    // MARK: - Internals shared by the extensions
+
+    func handle() throws(PGError) -> OpaquePointer {
+        guard let conn else { throw PGError(code: .connectionClosed, message: "the connection is closed") }
+        return conn
+    }
+
+    private func executeParams(_ sql: String, _ params: [PGValue]) throws(PGError) -> OpaquePointer {
+        let c = try handle()
+        let encoded = ParameterEncoder(params)
+        // Result format 0 (text): the decoder reads PostgreSQL's text forms, which are stable across versions.
+        let res = encoded.withCParameters { n, types, values in
+            PQexecParams(c, sql, n, types, values, nil, nil, 0)
+        }
+        return try check(res, sql: sql)
+    }
+
+    /// Returns `res` if it is a success, else clears it and throws the error it (or the connection) carries.
+    func check(_ res: OpaquePointer?, sql: String) throws(PGError) -> OpaquePointer {
+        guard let c = conn, let res else {
+            throw connectionError(sql: sql)
+        }
+        switch PQresultStatus(res) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return res
+        case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+            let status = PQresultStatus(res)
+            PQclear(res)
+            Self.abandonCopy(c, status: status)
+            throw PGError(
+                code: .protocolViolation, message: "COPY is not supported through query/exec/execScript",
+                statement: sql)
+        default:
+            let error = resultError(res, sql: sql)
+            PQclear(res)
+            throw error
+        }
+    }
+
+    /// The error a failed result carries, with SQLSTATE, position, detail and hint.
+    func resultError(_ res: OpaquePointer, sql: String) -> PGError {
+        func field(_ code: Character) -> String? {
+            guard let p = PQresultErrorField(res, Int32(code.asciiValue!)) else { return nil }
+            return String(cString: p)
+        }
+        let broken = conn.map { PQstatus($0) == CONNECTION_BAD } ?? true
+        let message = field("M") ?? Self.trimmed(PQresultErrorMessage(res))
+        return PGError(
+            code: broken ? .connectionClosed : .server,
+            message: message.isEmpty ? "unknown error" : message,
+            sqlState: field("C"), detail: field("D"), hint: field("H"), position: field("P").flatMap { Int($0) },
+            statement: sql, severity: field("V") ?? field("S"))
+    }
+
+    func connectionError(sql: String?) -> PGError {
+        let message = conn.map { Self.trimmed(PQerrorMessage($0)) } ?? "the connection is closed"
+        return PGError(
+            code: .connectionClosed, message: message.isEmpty ? "the connection was lost" : message, statement: sql)
+    }
+
+    /// Leaves COPY state so the connection stays usable: refuse COPY FROM STDIN, discard COPY TO STDOUT.
+    private static func abandonCopy(_ c: OpaquePointer, status: ExecStatusType) {
+        if status == PGRES_COPY_IN || status == PGRES_COPY_BOTH {
+            _ = PQputCopyEnd(c, "COPY is not supported here")
+        } else {
+            var buffer: UnsafeMutablePointer<CChar>?
+            while PQgetCopyData(c, &buffer, 0) > 0 {
+                PQfreemem(buffer)
+                buffer = nil
+            }
+        }
+        while let res = PQgetResult(c) { PQclear(res) }
+    }
+
+    static func trimmed(_ p: UnsafePointer<CChar>?) -> String {
+        guard let p else { return "" }
+        var s = String(cString: p)
+        while let last = s.last, last.isWhitespace { s.removeLast() }
+        return s
+    }
+
+    /// The URL with any password replaced, for error messages.
+    static func redacted(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else {
+            return url
+        }
+        let userInfo = url[scheme.upperBound..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(url[at...])
+    }
+}

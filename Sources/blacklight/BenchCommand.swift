@@ -1,0 +1,165 @@
+import ArgumentParser
+import BlacklightCore
+import Engine
+import Foundation
+import PGStore
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks that print their figures.", subcommands: [EngineBench.self])
+}
+
+/// `blacklight bench engine`: ingest rate, drain rate of one-step runs, and event-to-first-step latency
+/// at a steady rate, against a fresh database on the configured (or embedded) PostgreSQL.
+struct EngineBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "engine", abstract: "Ingest, drain and latency of the durable engine.")
+
+    @OptionGroup var project: ProjectOptions
+    @Option(help: "Events to ingest and runs to drain.") var events = 20_000
+    @Option(help: "Events per ingest transaction.") var ingestBatch = 100
+    @Option(help: "Connections sending events.") var senders = 2
+    @Option(help: "Worker threads.") var workers = 2
+    @Option(help: "Runs claimed per batch transaction.") var batchSize = 100
+    @Option(help: "Events per second in the latency phase.") var rate = 200
+    @Option(help: "Seconds of the latency phase.") var seconds = 10
+
+    static let script = """
+        return workflow {
+          id = "bench-one-step",
+          triggers = { { event = "bench/one-step" } },
+          retries = 0,
+          run = function(ctx, step)
+            return step.run("only", function() return { n = ctx.event.data.n } end)
+          end,
+        }
+        """
+
+    func run() throws {
+        let (baseURL, cluster) = try project.database()
+        defer { cluster?.stop() }
+        let dbName = "blacklight_bench_\(getpid())"
+        let admin = try PGConnection(url: baseURL)
+        try admin.exec("CREATE DATABASE \(dbName)")  // name built from our pid only, never from input
+        defer {
+            _ = try? admin.exec("DROP DATABASE IF EXISTS \(dbName) WITH (FORCE)")
+            admin.close()
+        }
+        guard var parts = URLComponents(string: baseURL) else { throw ValidationError("cannot parse the database URL") }
+        parts.path = "/" + dbName
+        let url = parts.string ?? baseURL
+        _ = try project.migrate(url)
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blacklight-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("scripts"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.script.write(to: dir.appendingPathComponent("scripts/bench.lua"), atomically: true, encoding: .utf8)
+        let loaded = ScriptDirectory(root: dir).load()
+        guard loaded.errors.isEmpty else { throw ValidationError("bench script failed: \(loaded.errors)") }
+        let setup = try PGConnection(url: url)
+        defer { setup.close() }
+        try Registry().activate(loaded.workflows, errors: [], retireMissing: true, conn: setup)
+
+        print("blacklight bench engine — PostgreSQL with fsync and synchronous_commit as configured on the server")
+        let sync = try setup.query("SHOW synchronous_commit").rows.first?[0].stringValue ?? "?"
+        let fsync = try setup.query("SHOW fsync").rows.first?[0].stringValue ?? "?"
+        print("server: fsync=\(fsync) synchronous_commit=\(sync); \(workers) workers, claim batch \(batchSize)")
+
+        // 1. Ingest.
+        let ingestStart = Date()
+        try parallelSend(url: url, total: events, perTransaction: ingestBatch, connections: senders)
+        let ingestSeconds = Date().timeIntervalSince(ingestStart)
+        print(String(format: "ingest: %d events (transactions of %d, %d connections) in %.2f s = %.0f events/s",
+                     events, ingestBatch, senders, ingestSeconds, Double(events) / ingestSeconds))
+        let queued = try setup.query("SELECT count(*) AS n FROM blacklight.runs WHERE status = 'queued'").rows.first?["n"].intValue ?? 0
+
+        // 2. Drain the pre-filled queue.
+        var options = EngineProcess.Options()
+        options.workers = workers
+        options.scheduler = false
+        options.worker.batchSize = batchSize
+        var services = HostServices(log: project.logger)
+        services.log.logLevel = .warning
+        options.services = services
+        let engine = EngineProcess(url: url, options: options)
+        let drainStart = Date()
+        engine.start()
+        while true {
+            let left = try setup.query("SELECT count(*) AS n FROM blacklight.runs WHERE status <> 'completed'").rows.first?["n"].intValue ?? 0
+            if left == 0 { break }
+            if Date().timeIntervalSince(drainStart) > 600 { throw ValidationError("drain did not finish in 10 minutes (\(left) left)") }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let drainSeconds = Date().timeIntervalSince(drainStart)
+        let failed = try setup.query("SELECT count(*) AS n FROM blacklight.runs WHERE status = 'failed'").rows.first?["n"].intValue ?? 0
+        print(String(format: "drain: %d one-step runs completed in %.2f s = %.0f runs/s (failed: %d)",
+                     queued, drainSeconds, Double(queued) / drainSeconds, failed))
+
+        // 3. Latency at a steady rate, one event per transaction as an app sends them.
+        let marker = try setup.query("SELECT coalesce(max(id), '') AS m FROM blacklight.events").rows.first?["m"].stringValue ?? ""
+        let sender = try PGConnection(url: url)
+        let total = rate * seconds
+        let interval = 1.0 / Double(rate)
+        let latencyStart = Date()
+        for i in 0..<total {
+            let due = latencyStart.addingTimeInterval(Double(i) * interval)
+            let wait = due.timeIntervalSinceNow
+            if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+            _ = try EventStore().send([EventStore.Event(name: "bench/one-step", data: .object(["n": .int(Int64(i))]))], conn: sender)
+        }
+        let sendSeconds = Date().timeIntervalSince(latencyStart)
+        sender.close()
+        let deadline = Date().addingTimeInterval(60)
+        while try setup.query("SELECT count(*) AS n FROM blacklight.runs WHERE status <> 'completed'").rows.first?["n"].intValue ?? 0 > 0,
+              Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        engine.stop()
+        let lat = try setup.query("""
+            SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
+                   max(ms) AS max, count(*) AS n
+            FROM (SELECT extract(epoch FROM s.started_at - e.received_at) * 1000 AS ms
+                  FROM blacklight.events e JOIN blacklight.runs r ON r.event_id = e.id
+                  JOIN blacklight.steps s ON s.run_id = r.id AND s.key = 'only'
+                  WHERE e.id > $1) t
+            """, [.text(marker)]).rows.first
+        print(String(format: "latency: %d events at %.0f/s; event-to-first-step p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                     Int(lat?["n"].intValue ?? 0), Double(total) / sendSeconds, lat?["p50"].doubleValue ?? -1,
+                     lat?["p99"].doubleValue ?? -1, lat?["max"].doubleValue ?? -1))
+    }
+
+    private func parallelSend(url: String, total: Int, perTransaction: Int, connections: Int) throws {
+        let group = DispatchGroup()
+        let errors = ErrorBox()
+        let share = (total + connections - 1) / connections
+        for c in 0..<connections {
+            let start = c * share, end = min(total, start + share)
+            if start >= end { continue }
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                do {
+                    let conn = try PGConnection(url: url)
+                    defer { conn.close() }
+                    var i = start
+                    while i < end {
+                        let n = min(perTransaction, end - i)
+                        let batch = (i..<(i + n)).map { EventStore.Event(name: "bench/one-step", data: .object(["n": .int(Int64($0))])) }
+                        _ = try EventStore().send(batch, conn: conn)
+                        i += n
+                    }
+                } catch {
+                    errors.set(error)
+                }
+            }
+        }
+        group.wait()
+        if let error = errors.value { throw error }
+    }
+}
+
+final class ErrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: Error?
+    func set(_ e: Error) { lock.lock(); error = e; lock.unlock() }
+    var value: Error? { lock.lock(); defer { lock.unlock() }; return error }
+}

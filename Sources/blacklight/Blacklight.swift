@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct Blacklight: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "blacklight",
+        abstract: "Durable Lua workflows on PostgreSQL.",
+        subcommands: [
+            DevCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self, SendCommand.self,
+            RunsCommand.self, FunctionsCommand.self, BenchCommand.self,
+        ]
+    )
+}

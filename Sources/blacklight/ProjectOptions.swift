@@ -1,0 +1,87 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Logging
+import PGStore
+
+/// Options every command shares: where the project is and which database to use.
+struct ProjectOptions: ParsableArguments {
+    @Option(name: .customLong("dir"), help: "Project folder holding scripts/ and plugins/.")
+    var directory: String = FileManager.default.currentDirectoryPath
+
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL (default: $DATABASE_URL, else the embedded cluster under .blacklight/).")
+    var databaseURL: String?
+
+    @Flag(name: .long, help: "Log debug messages.")
+    var verbose = false
+
+    var root: URL { URL(fileURLWithPath: directory).standardizedFileURL }
+
+    var logger: Logger {
+        var log = Logger(label: "blacklight")
+        log.logLevel = verbose ? .debug : .info
+        return log
+    }
+
+    var services: HostServices {
+        var s = HostServices(log: logger)
+        if let base = ProcessInfo.processInfo.environment["BLACKLIGHT_RETRY_BASE_DELAY"].flatMap(Double.init) {
+            s.retryBaseDelay = base
+        }
+        return s
+    }
+
+    /// The database to use, starting the embedded cluster when no URL is configured. The returned
+    /// cluster (if any) was started by this call and must be stopped by the caller.
+    func database() throws -> (url: String, startedCluster: EmbeddedCluster?) {
+        if let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
+            return (url, nil)
+        }
+        let dir = root.appendingPathComponent(".blacklight/pg")
+        let cluster = EmbeddedCluster(directory: dir)
+        let wasRunning = cluster.isRunning
+        try cluster.start()
+        let admin = try PGConnection(url: cluster.url(database: "postgres"))
+        let exists = try admin.query("SELECT 1 FROM pg_database WHERE datname = 'blacklight'").rows.isEmpty == false
+        admin.close()
+        if !exists { try cluster.createDatabase("blacklight") }
+        return (cluster.url(database: "blacklight"), wasRunning ? nil : cluster)
+    }
+
+    /// Applies the engine's migrations; refuses a database newer than this build.
+    func migrate(_ url: String) throws -> [Int] {
+        let conn = try PGConnection(url: url)
+        defer { conn.close() }
+        return try EngineMigrations.migrator().migrate(conn)
+    }
+
+    /// Loads scripts/ and activates every script that compiles; prints what failed, with file and line.
+    func loadScripts(_ url: String, log: Logger) throws -> ScriptDirectory.LoadResult {
+        let result = ScriptDirectory(root: root).load(services: services)
+        let conn = try PGConnection(url: url)
+        defer { conn.close() }
+        let changes = try Registry().activate(result.workflows, errors: result.errors, retireMissing: true, conn: conn)
+        for change in changes where change.kind != .unchanged {
+            log.info("function \(change.functionID): \(change.kind.rawValue)\(change.version.map { " (version \($0))" } ?? "")")
+        }
+        for error in result.errors {
+            log.error("script not loaded: \(error)")
+        }
+        return result
+    }
+}
+
+/// Blocks until SIGINT or SIGTERM.
+func waitForTermination() {
+    let semaphore = DispatchSemaphore(value: 0)
+    var sources: [DispatchSourceSignal] = []
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler { semaphore.signal() }
+        source.resume()
+        sources.append(source)
+    }
+    semaphore.wait()
+    _ = sources
+}
