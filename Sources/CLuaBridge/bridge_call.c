@@ -70,11 +70,12 @@ void blb_push_thread_traceback(lua_State *L, lua_State *co) {
 
 int blb_trampoline(lua_State *L) {
     blb_state *S = blb_get(L);
-    const int *slot = lua_touserdata(L, lua_upvalueindex(1));
-    if (S->host == NULL) return luaL_error(L, "the Lua VM that owns this host function is closed");
+    const blb_function_box *box = lua_touserdata(L, lua_upvalueindex(1));
+    if (S->host == NULL || box->function == NULL)
+        return luaL_error(L, "the Lua VM that owns this host function is closed");
     int saved_mode = S->protected_mode;
     S->protected_mode = 0;  // Swift is on the stack: the allocator must not fail
-    int code = S->dispatch(S->host, L, *slot);
+    int code = S->dispatch(S->host, L, box->function);
     S->protected_mode = saved_mode;
     // Swift may have over-committed (say, by returning a huge table): raise now that it returned.
     if (S->used > S->cap) blb_trip_memory(S);

@@ -28,6 +28,12 @@ struct blb_state {
     int released_capacity;
 };
 
+/// The upvalue of every trampoline closure.
+typedef struct {
+    int slot;           /// where Swift keeps the function alive; -1 once released
+    void *function;     /// unretained Swift function object
+} blb_function_box;
+
 static inline blb_state *blb_get(lua_State *L) { return *(blb_state **)lua_getextraspace(L); }
 
 void blb_trip_memory(blb_state *S);

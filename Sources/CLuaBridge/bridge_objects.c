@@ -4,7 +4,7 @@
 #include "bridge_internal.h"
 #include <stdlib.h>
 
-static char blb_slot_metatable_key;
+static char blb_function_metatable_key;
 static char blb_readonly_target_key;
 static char blb_readonly_name_key;
 
@@ -35,12 +35,13 @@ int blb_take_released(blb_state *S, blb_released *out, int max) {
 
 int blb_released_count(blb_state *S) { return S->released_count; }
 
-// Each Swift function slot has exactly one closure, whose upvalue is this userdata.
-static int blb_slot_gc(lua_State *L) {
-    int *slot = lua_touserdata(L, 1);
-    if (slot != NULL && *slot >= 0) {
-        blb_queue_release(blb_get(L), NULL, *slot);
-        *slot = -1;
+// Each Swift function slot has exactly one closure, whose upvalue is this box.
+static int blb_function_gc(lua_State *L) {
+    blb_function_box *box = lua_touserdata(L, 1);
+    if (box != NULL && box->slot >= 0) {
+        blb_queue_release(blb_get(L), NULL, box->slot);
+        box->slot = -1;
+        box->function = NULL;
     }
     return 0;
 }
@@ -57,18 +58,19 @@ static int blb_object_gc(lua_State *L) {
 
 void blb_install_object_support(lua_State *L) {
     lua_createtable(L, 0, 2);
-    lua_pushcfunction(L, blb_slot_gc);
+    lua_pushcfunction(L, blb_function_gc);
     lua_setfield(L, -2, "__gc");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &blb_slot_metatable_key);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &blb_function_metatable_key);
 }
 
-void blb_push_function(lua_State *L, int slot) {
+void blb_push_function(lua_State *L, int slot, void *function) {
     lua_checkstack(L, 2);
-    int *box = lua_newuserdatauv(L, sizeof(int), 0);
-    *box = slot;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &blb_slot_metatable_key);
+    blb_function_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+    box->slot = slot;
+    box->function = function;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &blb_function_metatable_key);
     lua_setmetatable(L, -2);
     lua_pushcclosure(L, blb_trampoline, 1);
 }
@@ -191,11 +193,54 @@ static int blb_l_sandbox_rawset(lua_State *L) {
     return 1;
 }
 
+// The sandbox's setmetatable: the base library's, minus finalizers. Finalizers run inside garbage
+// collection with hooks off, where no limit could stop them. Written in C so its errors name the
+// script's line even when called in tail position.
+static int blb_l_sandbox_setmetatable(lua_State *L) {
+    int type = lua_type(L, 2);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_argexpected(L, type == LUA_TNIL || type == LUA_TTABLE, 2, "nil or table");
+    if (type == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL) return luaL_error(L, "__gc metamethods are not allowed in scripts");
+        lua_pop(L, 1);
+    }
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL) return luaL_error(L, "cannot change a protected metatable");
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+// positioned(f) -> g: g(...) calls f(...); when f returns false, message, g raises message at the
+// caller's line (a C function's caller is known even in a tail call, a Lua function's is not).
+static int blb_positioned_call(lua_State *L) {
+    int nargs = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, nargs, LUA_MULTRET);
+    if (lua_type(L, 1) == LUA_TBOOLEAN && !lua_toboolean(L, 1)) {
+        const char *message = lua_tostring(L, 2);
+        return luaL_error(L, "%s", message ? message : "error");
+    }
+    return lua_gettop(L) > 0 ? lua_gettop(L) - 1 : 0;  // the values after the leading true
+}
+
+static int blb_l_positioned(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 1);
+    lua_pushcclosure(L, blb_positioned_call, 1);
+    return 1;
+}
+
 void blb_push_sandbox_helpers(lua_State *L) {
     lua_checkstack(L, 2);
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 4);
     lua_pushcfunction(L, blb_l_readonly);
     lua_setfield(L, -2, "readonly");
     lua_pushcfunction(L, blb_l_sandbox_rawset);
     lua_setfield(L, -2, "rawset");
+    lua_pushcfunction(L, blb_l_sandbox_setmetatable);
+    lua_setfield(L, -2, "setmetatable");
+    lua_pushcfunction(L, blb_l_positioned);
+    lua_setfield(L, -2, "positioned");
 }

@@ -32,15 +32,17 @@ public final class EngineProcess: @unchecked Sendable {
     public func start() {
         let log = options.services.log
         for i in 0..<options.workers {
-            let worker = Worker(url: url, settings: options.worker, services: options.services, leases: leases, wake: wake, stop: stopFlag)
-            spawn("blacklight-worker-\(i)") { worker.run() }
+            let url = self.url, settings = options.worker, services = options.services, leases = self.leases
+            let wake = self.wake, stop = stopFlag
+            spawn("blacklight-worker-\(i)") {
+                Worker(url: url, settings: settings, services: services, leases: leases, wake: wake, stop: stop).run()
+            }
         }
         let leases = self.leases, stop = stopFlag, url = self.url, wake = self.wake
         spawn("blacklight-leases") { leases.run(url: url, stop: stop, log: log) }
         spawn("blacklight-listen") { Self.listen(url: url, wake: wake, stop: stop, log: log) }
         if options.scheduler {
-            let scheduler = CronScheduler(url: url, log: log)
-            spawn("blacklight-cron") { scheduler.run(stop: stop) }
+            spawn("blacklight-cron") { CronScheduler(url: url, log: log).run(stop: stop) }
         }
     }
 

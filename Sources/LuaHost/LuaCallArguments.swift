@@ -59,9 +59,15 @@ public struct LuaCallArguments {
 
     /// The string, nil when the argument is nil or missing, an error for any other type.
     public func optionalString(_ i: Int, name: String) throws(LuaError) -> String? {
-        if isNil(i) { return nil }
-        guard lua_type(state, Int32(i)) == LUA_TSTRING else { throw typeError(i, name, expected: "string") }
-        return vm.readString(state, Int32(i))
+        let value = read(i)
+        switch value.type {
+        case LUA_TSTRING:
+            return String(decoding: UnsafeRawBufferPointer(start: value.string, count: value.length), as: UTF8.self)
+        case LUA_TNIL, LUA_TNONE:
+            return nil
+        default:
+            throw typeError(i, name, expected: "string")
+        }
     }
 
     /// An integer; floats with an exact integer value are accepted (`3.0`), as by Lua itself.
@@ -71,14 +77,19 @@ public struct LuaCallArguments {
     }
 
     public func optionalInt(_ i: Int, name: String) throws(LuaError) -> Int64? {
-        if isNil(i) { return nil }
-        let index = Int32(i)
-        guard lua_type(state, index) == LUA_TNUMBER else { throw typeError(i, name, expected: "number") }
-        if lua_isinteger(state, index) != 0 { return clua_tointeger(state, index) }
-        guard let n = Int64(exactly: clua_tonumber(state, index)) else {
-            throw argumentError(i, name, "number has no integer representation")
+        let value = read(i)
+        switch value.type {
+        case LUA_TNUMBER:
+            if value.is_integer != 0 { return value.integer }
+            guard let n = Int64(exactly: value.number) else {
+                throw argumentError(i, name, "number has no integer representation")
+            }
+            return n
+        case LUA_TNIL, LUA_TNONE:
+            return nil
+        default:
+            throw typeError(i, name, expected: "number")
         }
-        return n
     }
 
     /// A number (integer or float) as a Double.
@@ -88,9 +99,15 @@ public struct LuaCallArguments {
     }
 
     public func optionalDouble(_ i: Int, name: String) throws(LuaError) -> Double? {
-        if isNil(i) { return nil }
-        guard lua_type(state, Int32(i)) == LUA_TNUMBER else { throw typeError(i, name, expected: "number") }
-        return clua_tonumber(state, Int32(i))
+        let value = read(i)
+        switch value.type {
+        case LUA_TNUMBER:
+            return value.is_integer != 0 ? Double(value.integer) : value.number
+        case LUA_TNIL, LUA_TNONE:
+            return nil
+        default:
+            throw typeError(i, name, expected: "number")
+        }
     }
 
     public func bool(_ i: Int, name: String) throws(LuaError) -> Bool {
@@ -99,9 +116,15 @@ public struct LuaCallArguments {
     }
 
     public func optionalBool(_ i: Int, name: String) throws(LuaError) -> Bool? {
-        if isNil(i) { return nil }
-        guard lua_type(state, Int32(i)) == LUA_TBOOLEAN else { throw typeError(i, name, expected: "boolean") }
-        return lua_toboolean(state, Int32(i)) != 0
+        let value = read(i)
+        switch value.type {
+        case LUA_TBOOLEAN:
+            return value.boolean != 0
+        case LUA_TNIL, LUA_TNONE:
+            return nil
+        default:
+            throw typeError(i, name, expected: "boolean")
+        }
     }
 
     public func table(_ i: Int, name: String) throws(LuaError) -> LuaTable {
@@ -139,6 +162,18 @@ public struct LuaCallArguments {
     public func userdata<T: AnyObject>(_ i: Int, as type: T.Type, name: String) throws(LuaError) -> T {
         guard let object = userdata(i, as: type) else { throw typeError(i, name, expected: "\(T.self)") }
         return object
+    }
+
+    /// Argument `i` as one C call (type and payload); type LUA_TNONE when missing.
+    @inline(__always)
+    private func read(_ i: Int) -> blb_scalar {
+        var value = blb_scalar()
+        if i >= 1 && i <= count {
+            blb_read(state, Int32(i), &value)
+        } else {
+            value.type = LUA_TNONE
+        }
+        return value
     }
 
     private func typeError(_ i: Int, _ name: String, expected: String) -> LuaError {

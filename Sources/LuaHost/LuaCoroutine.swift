@@ -4,20 +4,26 @@ import CLuaBridge
 /// A Lua coroutine driven from Swift: each ``resume(_:)`` runs until the body yields (through
 /// `coroutine.yield` in Lua, or a host function throwing ``LuaYield``), returns or fails.
 ///
-/// Keeps its VM alive. Use it from the VM's thread only.
+/// Does not keep its VM alive (host functions often capture coroutines, and the VM owns the host
+/// functions): keep the VM yourself; resuming after it is gone throws. Use it from the VM's thread.
 public final class LuaCoroutine {
     public enum Result {
         case yielded([LuaValue])
         case returned([LuaValue])
     }
 
-    let vm: LuaVM
+    private weak var vm: LuaVM?
+    private let owner: LuaRefOwner
     let thread: OpaquePointer
     private let threadReference: Int32
     private var dead = false
+    /// Set while this coroutine (or one it resumed) runs, so a host function inside it cannot
+    /// resume it again.
+    private var running = false
 
     init(vm: LuaVM, function: LuaRef) {
         self.vm = vm
+        self.owner = vm.owner
         let L = vm.state
         precondition(lua_checkstack(L, 2) != 0, "Lua stack overflow")
         thread = lua_newthread(L)  // inherits the instruction hook and the extra space
@@ -25,7 +31,7 @@ public final class LuaCoroutine {
         vm.pushRef(thread, function)
     }
 
-    deinit { vm.owner.release(threadReference) }
+    deinit { owner.release(threadReference) }
 
     /// True once the body returned or failed; resuming then throws.
     public var isDead: Bool { dead }
@@ -33,7 +39,9 @@ public final class LuaCoroutine {
     /// Resumes with `args` (the body's arguments on the first resume, the results of the pending
     /// yield afterwards). An error inside the coroutine throws with the coroutine's traceback.
     public func resume(_ args: [LuaValue]) throws(LuaError) -> Result {
-        guard !dead else { throw LuaError(kind: .runtime, message: "cannot resume dead coroutine") }
+        guard !dead else { throw LuaError.host("cannot resume dead coroutine") }
+        guard !running else { throw LuaError.host("cannot resume non-suspended coroutine") }
+        guard let vm else { throw LuaError.host("cannot resume a coroutine whose LuaVM is gone") }
         vm.drainReleased()
         let co = thread
         guard lua_checkstack(co, Int32(clamping: args.count + 2)) != 0 else {
@@ -41,7 +49,9 @@ public final class LuaCoroutine {
         }
         for arg in args { vm.push(co, arg) }
         var resultCount: Int32 = 0
+        running = true
         let status = blb_resume(co, vm.state, Int32(args.count), &resultCount)
+        running = false
         switch status {
         case LUA_OK, LUA_YIELD:
             if status == LUA_OK { dead = true }

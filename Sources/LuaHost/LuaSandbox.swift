@@ -6,9 +6,11 @@
 /// known globals are found without a function call) whose own `__index` rejects unknown names.
 let luaSandboxPrelude = #"""
 local helpers, host_print, host_module_source = ...
-local readonly = helpers.readonly
-local error, type, tostring, select, load, setmetatable, getmetatable, rawget =
-      error, type, tostring, select, load, setmetatable, getmetatable, rawget
+-- positioned(f): f returns true, ... or false, message; the wrapper raises message at the caller's
+-- line, which error(message, 2) cannot do when the caller made a tail call.
+local readonly, positioned = helpers.readonly, helpers.positioned
+local error, type, tostring, select, load, setmetatable, getmetatable =
+      error, type, tostring, select, load, setmetatable, getmetatable
 local concat, real_collectgarbage = table.concat, collectgarbage
 
 local BASE = {}
@@ -22,13 +24,8 @@ BASE._VERSION = _VERSION
 -- rawset on a read-only proxy would shadow the host table for every script in this VM.
 BASE.rawset = helpers.rawset
 
-function BASE.setmetatable(t, mt)
-  -- Finalizers run inside garbage collection with hooks off: no limit could stop one.
-  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
-    error("__gc metamethods are not allowed in scripts", 2)
-  end
-  return setmetatable(t, mt)
-end
+-- Refuses __gc: finalizers run inside garbage collection with hooks off, no limit could stop one.
+BASE.setmetatable = helpers.setmetatable
 
 function BASE.print(...)
   local n = select("#", ...)
@@ -70,7 +67,7 @@ BASE.utf8 = readonly("utf8", utf8)
 BASE.coroutine = readonly("coroutine", coroutine)
 
 local function unavailable(name)
-  return function() error("'" .. name .. "' is not available in scripts", 2) end
+  return positioned(function() return false, "'" .. name .. "' is not available in scripts" end)
 end
 BASE.os = readonly("os", {
   time = os.time, clock = os.clock, date = os.date,
@@ -85,19 +82,19 @@ local string_metatable = getmetatable("")
 string_metatable.__metatable = readonly("string metatable", { __index = BASE.string })
 
 local loaded, LOADING = {}, {}
-function BASE.require(name)
+BASE.require = positioned(function(name)
   if type(name) ~= "string" then
-    error("bad argument #1 to 'require' (string expected, got " .. type(name) .. ")", 2)
+    return false, "bad argument #1 to 'require' (string expected, got " .. type(name) .. ")"
   end
   local cached = loaded[name]
-  if cached == LOADING then error("module '" .. name .. "' requires itself", 2) end
-  if cached ~= nil then return cached end
+  if cached == LOADING then return false, "module '" .. name .. "' requires itself" end
+  if cached ~= nil then return true, cached end
   local source, chunkname = host_module_source(name)
   if source == nil then
-    error("module '" .. name .. "' not found (plugins are looked up in plugins/" .. name .. ".lua)", 2)
+    return false, "module '" .. name .. "' not found (plugins are looked up in plugins/" .. name .. ".lua)"
   end
   local chunk, message = load(source, chunkname, "t", new_env())
-  if chunk == nil then error(message, 0) end
+  if chunk == nil then error(message, 0) end  -- already names the plugin and line
   loaded[name] = LOADING
   -- On error, forget the module so a later require tries again.
   local _ <close> = setmetatable({}, {
@@ -106,8 +103,8 @@ function BASE.require(name)
   local result = chunk(name)
   if result == nil then result = true end
   loaded[name] = result
-  return result
-end
+  return true, result
+end)
 
 return BASE, ENV_MT
 """#

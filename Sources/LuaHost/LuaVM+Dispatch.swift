@@ -1,25 +1,32 @@
 import CLua
 import CLuaBridge
 
+/// A Swift function as the trampoline sees it: a class, so C can hold an unretained pointer to it,
+/// with the closure in a concrete-typed stored property (no reabstraction thunk per call).
+final class HostFunction {
+    let body: LuaFunction
+    init(_ body: @escaping LuaFunction) { self.body = body }
+}
+
 /// The C trampoline's way into Swift. Returns a code for the trampoline, which then returns,
-/// raises or yields in C: nothing here may longjmp.
-func luaHostDispatch(_ host: UnsafeMutableRawPointer?, _ state: OpaquePointer?, _ slot: Int32) -> Int32 {
-    let vm = Unmanaged<LuaVM>.fromOpaque(host!).takeUnretainedValue()
-    return vm.dispatch(state!, slot: Int(slot))
+/// raises or yields in C: nothing here may longjmp. Both pointers are unretained and guaranteed
+/// alive for the call (the VM owns the state, the slot table owns the function).
+func luaHostDispatch(_ host: UnsafeMutableRawPointer?, _ state: OpaquePointer?, _ function: UnsafeMutableRawPointer?) -> Int32 {
+    Unmanaged<LuaVM>.fromOpaque(host!)._withUnsafeGuaranteedRef { vm in
+        Unmanaged<HostFunction>.fromOpaque(function!)._withUnsafeGuaranteedRef { function in
+            vm.dispatch(state!, function)
+        }
+    }
 }
 
 extension LuaVM {
-    func dispatch(_ L: OpaquePointer, slot: Int) -> Int32 {
-        guard slot >= 0, slot < functions.count, let function = functions[slot] else {
-            pushString(L, "host function \(slot) is no longer registered")
-            return Int32(BLB_CALL_ERROR)
-        }
+    func dispatch(_ L: OpaquePointer, _ function: HostFunction) -> Int32 {
         let outer = state
         state = L
         defer { state = outer }
         let arguments = LuaCallArguments(vm: self, state: L, count: Int(lua_gettop(L)))
         do {
-            let results = try function(arguments)
+            let results = try function.body(arguments)
             guard pushAll(L, results) else {
                 pushString(L, "too many results (\(results.count)) from a host function")
                 return Int32(BLB_CALL_ERROR)
@@ -46,6 +53,7 @@ extension LuaVM {
     }
 
     private func pushAll(_ L: OpaquePointer, _ values: [LuaValue]) -> Bool {
+        if values.isEmpty { return true }
         guard values.count < Int(Int32.max) - 8, lua_checkstack(L, Int32(values.count) + 2) != 0 else { return false }
         for value in values { push(L, value) }
         return true

@@ -14,7 +14,7 @@ extension LuaVM {
         lua_rawgeti(L, clua_registryindex(), lua_Integer(sandboxGlobals))
         lua_createtable(L, 0, Int32(clamping: functions.count + values.count))
         for (key, function) in functions {
-            blb_push_function(L, allocateSlot(function))
+            pushFunction(L, function)
             rawSetField(L, table: -2, key: key)
         }
         for (key, value) in values {
@@ -32,7 +32,7 @@ extension LuaVM {
         let L = state
         precondition(lua_checkstack(L, 4) != 0, "Lua stack overflow")
         lua_rawgeti(L, clua_registryindex(), lua_Integer(sandboxGlobals))
-        blb_push_function(L, allocateSlot(fn))
+        pushFunction(L, fn)
         rawSetField(L, table: -2, key: name)
         clua_pop(L, 1)
     }
@@ -54,39 +54,41 @@ extension LuaVM {
         drainReleased()
         let L = state
         precondition(lua_checkstack(L, 3) != 0, "Lua stack overflow")
-        blb_push_function(L, allocateSlot(fn))
+        pushFunction(L, fn)
         defer { clua_pop(L, 1) }
         return makeRef(L, -1)
     }
 
-    /// Stores `fn` for the trampoline. Each slot gets exactly one Lua closure (whose collection
-    /// frees the slot), so never push the same slot twice.
-    func allocateSlot(_ fn: @escaping LuaFunction) -> Int32 {
-        if let slot = freeSlots.popLast() {
-            functions[Int(slot)] = fn
-            return slot
+    /// Pushes a Lua closure calling `fn`. Swift keeps `fn` alive in a slot until Lua collects the
+    /// closure; the trampoline gets the function object itself, so a call costs no lookup.
+    func pushFunction(_ L: OpaquePointer, _ fn: @escaping LuaFunction) {
+        let function = HostFunction(fn)
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            functions[Int(free)] = function
+            slot = free
+        } else {
+            functions.append(function)
+            slot = Int32(functions.count - 1)
         }
-        functions.append(fn)
-        return Int32(functions.count - 1)
+        blb_push_function(L, slot, Unmanaged.passUnretained(function).toOpaque())
     }
 
     /// Runs the sandbox prelude and keeps the frozen globals and environment metatable.
     func installSandbox() throws(LuaError) {
         let L = mainState
-        let printSlot = allocateSlot { args in
+        let base = lua_gettop(L)
+        try pushChunk(L, luaSandboxPrelude, chunkName: "=[LuaHost sandbox]", sandboxed: false)
+        blb_push_sandbox_helpers(L)
+        pushFunction(L) { args in
             args.vm.printHandler(try args.string(1, name: "print"))
             return []
         }
-        let moduleSlot = allocateSlot { args in
+        pushFunction(L) { args in
             let name = try args.string(1, name: "require")
             guard let module = args.vm.moduleSource(name) else { return [] }
             return [.string(module.source), .string(LuaVM.luaChunkName(module.chunkName))]
         }
-        let base = lua_gettop(L)
-        try pushChunk(L, luaSandboxPrelude, chunkName: "=[LuaHost sandbox]", sandboxed: false)
-        blb_push_sandbox_helpers(L)
-        blb_push_function(L, printSlot)
-        blb_push_function(L, moduleSlot)
         let status = blb_pcall(L, 3, 2)
         guard status == LUA_OK else { throw popError(L, status: status) }
         environmentMetatable = luaL_ref(L, clua_registryindex())

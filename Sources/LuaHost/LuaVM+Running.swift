@@ -24,6 +24,7 @@ extension LuaVM {
     public func compile(_ source: String, chunkName: String) throws(LuaError) -> LuaRef {
         drainReleased()
         let L = state
+        guard lua_checkstack(L, 4) != 0 else { throw LuaError.host("Lua stack overflow") }
         try pushChunk(L, source, chunkName: chunkName, sandboxed: true)
         defer { clua_pop(L, 1) }
         return makeRef(L, -1)
@@ -61,7 +62,10 @@ extension LuaVM {
         }
         guard status == LUA_OK else {
             lua_pushnil(L)  // no traceback for compile errors
-            throw popError(L, status: status)
+            let error = popError(L, status: status)
+            // Lua's mode check does not name the chunk; every other compile error does.
+            guard error.message.hasPrefix("attempt to load a binary chunk") else { throw error }
+            throw LuaError(kind: .syntax, message: "\(Self.displayName(chunkName)): \(error.message)")
         }
         if sandboxed {
             pushNewEnvironment(L)
@@ -94,6 +98,11 @@ extension LuaVM {
 
     static func luaChunkName(_ name: String) -> String {
         name.hasPrefix("@") || name.hasPrefix("=") ? name : "@" + name
+    }
+
+    /// The chunk name as Lua shows it in messages.
+    static func displayName(_ name: String) -> String {
+        name.hasPrefix("@") || name.hasPrefix("=") ? String(name.dropFirst()) : name
     }
 
     /// Builds the error for a failed compile or pcall from the error object and the traceback

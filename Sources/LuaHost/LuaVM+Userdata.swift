@@ -15,12 +15,12 @@ extension LuaVM {
         lua_createtable(L, 0, Int32(clamping: metamethods.count + 4))
         lua_createtable(L, 0, Int32(clamping: methods.count))
         for (key, method) in methods {
-            blb_push_function(L, allocateSlot(method))
+            pushFunction(L, method)
             rawSetField(L, table: -2, key: key)
         }
         rawSetField(L, table: -2, key: "__index")
         for (key, method) in metamethods where key != "__gc" && key != "__metatable" {
-            blb_push_function(L, allocateSlot(method))
+            pushFunction(L, method)
             rawSetField(L, table: -2, key: key)
         }
         blb_prepare_object_metatable(L, name)

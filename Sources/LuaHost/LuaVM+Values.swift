@@ -10,30 +10,50 @@ struct LuaConversionError: Error {
     let message: String
 }
 
-/// How deep nested tables may go in either direction.
+/// How deep nested tables read from Lua may go (Swift values are finite trees: no limit needed).
 let luaMaximumTableDepth = 100
 
 extension LuaVM {
     /// Converts the value at `index` of `L`.
     func readValue(_ L: OpaquePointer, _ index: Int32) throws(LuaConversionError) -> LuaValue {
-        switch lua_type(L, index) {
+        var scalar = blb_scalar()
+        blb_read(L, index, &scalar)
+        if let value = Self.scalarValue(scalar) { return value }
+        var path: [UnsafeRawPointer] = []
+        let top = lua_gettop(L)
+        do {
+            return try readObject(L, lua_absindex(L, index), type: scalar.type, path: &path)
+        } catch {
+            lua_settop(L, top)
+            throw error
+        }
+    }
+
+    /// The value of a nil, boolean, number or string; nil for any other type.
+    @inline(__always)
+    static func scalarValue(_ scalar: blb_scalar) -> LuaValue? {
+        switch scalar.type {
         case LUA_TNIL, LUA_TNONE:
             return .nil
         case LUA_TBOOLEAN:
-            return .bool(lua_toboolean(L, index) != 0)
+            return .bool(scalar.boolean != 0)
         case LUA_TNUMBER:
-            return lua_isinteger(L, index) != 0 ? .int(clua_tointeger(L, index)) : .number(clua_tonumber(L, index))
+            return scalar.is_integer != 0 ? .int(scalar.integer) : .number(scalar.number)
         case LUA_TSTRING:
-            return .string(readString(L, index))
+            // Invalid UTF-8 is repaired with U+FFFD.
+            return .string(String(decoding: UnsafeRawBufferPointer(start: scalar.string, count: scalar.length), as: UTF8.self))
+        default:
+            return nil
+        }
+    }
+
+    /// Converts a table, function, userdata (or refuses a thread or light userdata) at `index`.
+    private func readObject(
+        _ L: OpaquePointer, _ index: Int32, type: Int32, path: inout [UnsafeRawPointer]
+    ) throws(LuaConversionError) -> LuaValue {
+        switch type {
         case LUA_TTABLE:
-            var path: [UnsafeRawPointer] = []
-            let top = lua_gettop(L)
-            do {
-                return .table(try readTable(L, lua_absindex(L, index), path: &path))
-            } catch {
-                lua_settop(L, top)
-                throw error
-            }
+            return .table(try readTable(L, index, path: &path))
         case LUA_TFUNCTION:
             return .function(makeRef(L, index))
         case LUA_TUSERDATA:
@@ -63,10 +83,12 @@ extension LuaVM {
     func readString(_ L: OpaquePointer, _ index: Int32) -> String {
         var length = 0
         guard let bytes = lua_tolstring(L, index, &length) else { return "" }
-        // Invalid UTF-8 is repaired with U+FFFD.
         return String(decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self)
     }
 
+    /// One pass with lua_next: entries with keys 1, 2, 3, ... go to the array part as they come
+    /// (Lua visits its array part first, in order); integer keys that arrived early are moved over
+    /// at the end.
     private func readTable(
         _ L: OpaquePointer, _ index: Int32, path: inout [UnsafeRawPointer]
     ) throws(LuaConversionError) -> LuaTable {
@@ -83,46 +105,64 @@ extension LuaVM {
         if path.contains(identity) {
             throw LuaConversionError(message: "cannot convert a table that contains itself")
         }
-        guard lua_checkstack(L, 3) != 0 else { throw LuaConversionError(message: "Lua stack overflow") }
+        guard lua_checkstack(L, 4) != 0 else { throw LuaConversionError(message: "Lua stack overflow") }
         path.append(identity)
         defer { path.removeLast() }
 
         var array: [LuaValue] = []
         let length = lua_rawlen(L, index)
         if length > 0 { array.reserveCapacity(Int(truncatingIfNeeded: length)) }
-        var count: lua_Integer = 0
-        while lua_rawgeti(L, index, count + 1) != LUA_TNIL {
-            array.append(try readValue(L, -1, path: &path))
-            clua_pop(L, 1)
-            count += 1
-        }
-        clua_pop(L, 1)
-
         var hash: [(key: LuaValue, value: LuaValue)] = []
+        var next: lua_Integer = 1
+        var integerKeysInHash = false
+        var key = blb_scalar()
+        var scalar = blb_scalar()
         lua_pushnil(L)
-        while lua_next(L, index) != 0 {
-            if count > 0, lua_isinteger(L, -2) != 0 {
-                let key = clua_tointeger(L, -2)
-                if key >= 1 && key <= count {
-                    clua_pop(L, 1)
+        while blb_next(L, index, &key, &scalar) != 0 {
+            var value: LuaValue
+            if let converted = Self.scalarValue(scalar) {
+                value = converted
+            } else {
+                value = try readObject(L, lua_gettop(L), type: scalar.type, path: &path)
+                clua_pop(L, 1)
+            }
+            if key.type == LUA_TNUMBER && key.is_integer != 0 {
+                if key.integer == next {
+                    array.append(value)
+                    next += 1
                     continue
                 }
+                integerKeysInHash = true
             }
-            let key = try readValue(L, -2, path: &path)
-            let value = try readValue(L, -1, path: &path)
-            hash.append((key: key, value: value))
-            clua_pop(L, 1)
+            let keyValue: LuaValue
+            if let converted = Self.scalarValue(key) {
+                keyValue = converted
+            } else {
+                keyValue = try readObject(L, lua_gettop(L), type: key.type, path: &path)
+            }
+            hash.append((key: keyValue, value: value))
         }
+        if integerKeysInHash { Self.moveSequence(from: &hash, to: &array, next: next) }
         return LuaTable(array: array, hash: hash)
     }
 
-    private func readValue(
-        _ L: OpaquePointer, _ index: Int32, path: inout [UnsafeRawPointer]
-    ) throws(LuaConversionError) -> LuaValue {
-        if lua_type(L, index) == LUA_TTABLE {
-            return .table(try readTable(L, lua_absindex(L, index), path: &path))
+    /// Moves entries with keys next, next + 1, ... from `hash` to the end of `array`.
+    private static func moveSequence(
+        from hash: inout [(key: LuaValue, value: LuaValue)], to array: inout [LuaValue], next: lua_Integer
+    ) {
+        var positions: [Int64: Int] = [:]
+        for (position, entry) in hash.enumerated() {
+            if case .int(let k) = entry.key, k >= next { positions[k] = position }
         }
-        return try readValue(L, index)
+        var moved = Set<Int>()
+        var next = next
+        while let position = positions[next] {
+            array.append(hash[position].value)
+            moved.insert(position)
+            next += 1
+        }
+        guard !moved.isEmpty else { return }
+        hash = hash.enumerated().filter { !moved.contains($0.offset) }.map(\.element)
     }
 
     /// A registry reference to the value at `index`.

@@ -27,14 +27,19 @@ public final class LuaVM {
     let bridge: OpaquePointer
     let mainState: OpaquePointer
     /// The thread Swift currently works on: the main thread, or the coroutine whose Lua code called
-    /// the host function now running.
-    var state: OpaquePointer
+    /// the host function now running. Behind a pointer because every host call saves and restores
+    /// it, and a stored property would pay for a dynamic exclusivity check each time.
+    var state: OpaquePointer {
+        get { currentState.pointee }
+        set { currentState.pointee = newValue }
+    }
+    private let currentState: UnsafeMutablePointer<OpaquePointer>
     let owner = LuaRefOwner()
     let moduleSource: (String) -> (source: String, chunkName: String)?
     let printHandler: (String) -> Void
 
     /// Swift functions callable from Lua, by slot; a slot is freed when Lua collects its closure.
-    var functions: [LuaFunction?] = []
+    var functions: [HostFunction?] = []
     var freeSlots: [Int32] = []
     /// Registry references of userdata metatables, by type name.
     var userdataMetatables: [String: Int32] = [:]
@@ -58,7 +63,8 @@ public final class LuaVM {
         else { throw LuaError.host("cannot create a Lua state") }
         self.bridge = bridge
         self.mainState = blb_main_thread(bridge)
-        self.state = mainState
+        self.currentState = .allocate(capacity: 1)
+        self.currentState.initialize(to: mainState)
         self.moduleSource = moduleSource
         self.printHandler = print
         blb_set_host(bridge, Unmanaged.passUnretained(self).toOpaque())
@@ -76,6 +82,7 @@ public final class LuaVM {
             }
         }
         blb_free(bridge)
+        currentState.deallocate()
     }
 
     /// Bytes currently held by the Lua state.

@@ -36,7 +36,7 @@ enum TestCleanup {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? []
         for name in names where name.hasPrefix("blacklight-test-") {
             guard let pid = pid_t(name.dropFirst("blacklight-test-".count)), pid != getpid() else { continue }
-            if kill(pid, 0) == 0 || errno == EPERM { continue }  // still running
+            if isAlive(pid) { continue }
             let folder = tmp.appendingPathComponent(name)
             let clusters = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
             for sub in clusters {
@@ -44,5 +44,15 @@ enum TestCleanup {
             }
             try? FileManager.default.removeItem(at: folder)
         }
+    }
+
+    /// Whether `pid` is a live process. A zombie counts as dead: a killed test process stays one until its
+    /// parent reaps it, and its servers must still be swept.
+    private static func isAlive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
+            let close = stat.lastIndex(of: UInt8(ascii: ")")), close + 2 < stat.endIndex
+        else { return true }
+        return stat[close + 2] != UInt8(ascii: "Z")
     }
 }

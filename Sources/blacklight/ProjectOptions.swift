@@ -18,6 +18,7 @@ struct ProjectOptions: ParsableArguments {
     var root: URL { URL(fileURLWithPath: directory).standardizedFileURL }
 
     var logger: Logger {
+        _ = loggingBootstrap
         var log = Logger(label: "blacklight")
         log.logLevel = verbose ? .debug : .info
         return log
@@ -70,6 +71,9 @@ struct ProjectOptions: ParsableArguments {
         return result
     }
 }
+
+/// Logs go to standard error, so command output on standard output stays clean for pipes.
+let loggingBootstrap: Void = LoggingSystem.bootstrap(StreamLogHandler.standardError)
 
 /// Blocks until SIGINT or SIGTERM.
 func waitForTermination() {

@@ -14,9 +14,10 @@
 
 typedef struct blb_state blb_state;
 
-/// Called by the trampoline for every Swift function call. `slot` names the Swift closure; the
-/// arguments are the whole stack of `L`. Returns one of the codes below.
-typedef int (*blb_dispatch_fn)(void *host, lua_State *L, int slot);
+/// Called by the trampoline for every Swift function call. `function` is the unretained Swift
+/// function object given to blb_push_function; the arguments are the whole stack of `L`.
+/// Returns one of the codes below.
+typedef int (*blb_dispatch_fn)(void *host, lua_State *L, void *function);
 
 /// Dispatch return codes: n >= 0 means "n results pushed on top".
 enum {
@@ -70,9 +71,30 @@ void blb_push_last_traceback(lua_State *L);
 /// Pushes luaL_traceback of `co` (a coroutine that stopped with an error) onto `L`.
 void blb_push_thread_traceback(lua_State *L, lua_State *co);
 
+// Reading values in bulk (non-raising): one call instead of type + isinteger + to* per value.
+/// A Lua value as seen by blb_read. `string` points into the Lua string (valid while the string is
+/// referenced and no allocation has happened).
+typedef struct {
+    int type;               /// LUA_T* of the value
+    int is_integer;         /// for numbers
+    lua_Integer integer;
+    lua_Number number;
+    int boolean;
+    const char *string;
+    size_t length;
+} blb_scalar;
+
+/// Reads the value at `index` (strings are not created from numbers).
+void blb_read(lua_State *L, int index, blb_scalar *out);
+/// Table traversal like lua_next (the key on top is replaced by the next key and its value), also
+/// reading key and value. A scalar value (nil, boolean, number, string) is popped right away, leaving the key; any other
+/// value stays on top for the caller to convert and pop. Returns 0 (nothing pushed) at the end.
+int blb_next(lua_State *L, int table, blb_scalar *key, blb_scalar *value);
+
 // Swift functions, objects and read-only tables (all non-raising).
-/// Pushes a Lua closure that calls Swift function `slot` through the trampoline.
-void blb_push_function(lua_State *L, int slot);
+/// Pushes a Lua closure that calls Swift through the trampoline with `function` (kept alive by
+/// Swift in `slot`). When Lua collects the closure, `slot` is queued for release.
+void blb_push_function(lua_State *L, int slot, void *function);
 /// Pushes a new full userdata holding `object` (already retained) with the metatable on top of the
 /// stack; the metatable is popped. The object is released (queued) when the userdata is collected.
 void blb_push_object(lua_State *L, void *object);
@@ -84,7 +106,8 @@ void blb_prepare_object_metatable(lua_State *L, const char *name);
 void blb_make_readonly(lua_State *L, const char *name);
 /// If the value at `index` is a read-only proxy, pushes the table it stands for and returns 1.
 int blb_push_readonly_target(lua_State *L, int index);
-/// Pushes the sandbox building blocks written in C: a table {readonly=, rawset=}.
+/// Pushes the sandbox building blocks written in C: a table {readonly=, rawset=, setmetatable=,
+/// positioned=}.
 void blb_push_sandbox_helpers(lua_State *L);
 /// Copies up to `max` queued releases into `out`; returns how many were copied.
 int blb_take_released(blb_state *S, blb_released *out, int max);

@@ -3,7 +3,8 @@
 /// to cross a C boundary (see LUA_HOST_NOTES.md). The Swift halves live in the `H` table.
 enum Prelude {
     static let source = #"""
-local H, traceback, getinfo = __bl, debug.traceback, debug.getinfo
+return function(H)
+local traceback, getinfo = debug.traceback, debug.getinfo
 local type, error, xpcall, tostring, yield, setmetatable, pairs, select =
       type, error, xpcall, tostring, coroutine.yield, setmetatable, pairs, select
 
@@ -94,5 +95,6 @@ local function workflow(def)
 end
 
 return step, workflow
+end
 """#
 }

@@ -76,56 +76,56 @@ struct TimeType {
         vm.registerUserdataType(
             Self.name,
             methods: [
-                "unix": { args in [.number(operand(args[0]) ?? 0)] },
-                "iso": { args in [.string(TimeValue.iso(operand(args[0]) ?? 0))] },
+                "unix": { args in [.number(operand(args[1]) ?? 0)] },
+                "iso": { args in [.string(TimeValue.iso(operand(args[1]) ?? 0))] },
             ],
             metamethods: [
                 "__add": { args in
-                    if let t = operand(args[0]), let n = number(args[1]) { return [make(t + n)] }
-                    if let n = number(args[0]), let t = operand(args[1]) { return [make(t + n)] }
-                    throw EngineError.lua("attempt to add a time and a \(args[1].typeName)")
+                    if let t = operand(args[1]), let n = number(args[2]) { return [make(t + n)] }
+                    if let n = number(args[1]), let t = operand(args[2]) { return [make(t + n)] }
+                    throw EngineError.lua("attempt to add a time and a \(args[2].typeName)")
                 },
                 "__sub": { args in
-                    if let t = operand(args[0]), let n = number(args[1]) { return [make(t - n)] }
-                    if let a = operand(args[0]), let b = operand(args[1]) { return [.number(a - b)] }
-                    throw EngineError.lua("attempt to subtract a \(args[1].typeName) from a time")
+                    if let t = operand(args[1]), let n = number(args[2]) { return [make(t - n)] }
+                    if let a = operand(args[1]), let b = operand(args[2]) { return [.number(a - b)] }
+                    throw EngineError.lua("attempt to subtract a \(args[2].typeName) from a time")
                 },
-                "__eq": { args in [.bool(operand(args[0]) == operand(args[1]))] },
+                "__eq": { args in [.bool(operand(args[1]) == operand(args[2]))] },
                 "__lt": { args in
-                    guard let a = operand(args[0]), let b = operand(args[1]) else {
+                    guard let a = operand(args[1]), let b = operand(args[2]) else {
                         throw EngineError.lua("attempt to compare a time with a non-time")
                     }
                     return [.bool(a < b)]
                 },
                 "__le": { args in
-                    guard let a = operand(args[0]), let b = operand(args[1]) else {
+                    guard let a = operand(args[1]), let b = operand(args[2]) else {
                         throw EngineError.lua("attempt to compare a time with a non-time")
                     }
                     return [.bool(a <= b)]
                 },
-                "__tostring": { args in [.string(TimeValue.iso(operand(args[0]) ?? 0))] },
+                "__tostring": { args in [.string(TimeValue.iso(operand(args[1]) ?? 0))] },
                 "__concat": { args in
                     func text(_ v: LuaValue) -> String {
                         if let t = operand(v) { return TimeValue.iso(t) }
                         return v.asString ?? (v.asDouble.map { String($0) } ?? "")
                     }
-                    return [.string(text(args[0]) + text(args[1]))]
+                    return [.string(text(args[1]) + text(args[2]))]
                 },
             ]
         )
         vm.setGlobalTable("time", functions: [
             "unix": { args in
-                guard let n = number(args[0]) else { throw EngineError.lua("time.unix: expected a number of seconds") }
+                guard let n = number(args[1]) else { throw EngineError.lua("time.unix: expected a number of seconds") }
                 return [make(n)]
             },
             "parse": { args in
-                let text = try args.string(0, name: "time.parse")
+                let text = try args.string(1, name: "time.parse")
                 guard let s = TimeValue.parse(text) else {
                     throw EngineError.lua("time.parse: '\(text)' is not an ISO-8601 time (e.g. 2026-01-31T12:00:00Z)")
                 }
                 return [make(s)]
             },
-            "is": { args in [.bool(operand(args[0]) != nil)] },
+            "is": { args in [.bool(operand(args[1]) != nil)] },
         ])
     }
 }

@@ -28,12 +28,12 @@ extension ExecutionHost {
     /// batch transaction that other runs share.
     func runSQL(_ args: LuaCallArguments, function: String) throws -> PGResult {
         let (run, batch) = try requireRun(function)
-        let text = try args.string(0, name: function)
+        let text = try args.string(1, name: function)
         var params: [PGValue] = []
         params.reserveCapacity(max(0, args.count - 1))
         if args.count > 1 {
-            for i in 1..<args.count {
-                params.append(try sql.parameter(args[i], index: i + 1, function: function))
+            for i in 2...args.count {
+                params.append(try sql.parameter(args[i], index: i, function: function))
             }
         }
         let conn = batch.conn
@@ -52,8 +52,8 @@ extension ExecutionHost {
                 try conn.exec("RELEASE SAVEPOINT bl_stmt")
                 return result
             } catch {
-                try? conn.exec("ROLLBACK TO SAVEPOINT bl_stmt")
-                try? conn.exec("RELEASE SAVEPOINT bl_stmt")
+                _ = try? conn.exec("ROLLBACK TO SAVEPOINT bl_stmt")
+                _ = try? conn.exec("RELEASE SAVEPOINT bl_stmt")
                 throw error
             }
         } catch let error as PGError {
@@ -96,7 +96,7 @@ extension ExecutionHost {
                 let r = try conn.query("SELECT blacklight.ingest_event($1, $2::jsonb, $3) AS id",
                                        [.text(name), .json(data.serialized()), external])
                 ids.append(.string(r.rows.first?["id"].stringValue ?? ""))
-            } catch let error as PGError {
+            } catch {
                 throw EngineError(.database, "\(function): \(error.message)")
             }
         }
@@ -107,13 +107,13 @@ extension ExecutionHost {
         vm.setGlobalTable("json", functions: [
             "encode": { [unowned self] args in
                 do {
-                    return [.string(try self.codec.encode(args[0]).serialized())]
+                    return [.string(try self.codec.encode(args[1]).serialized())]
                 } catch {
                     throw EngineError.lua("json.encode: \(error)")
                 }
             },
             "decode": { [unowned self] args in
-                let text = try args.string(0, name: "json.decode")
+                let text = try args.string(1, name: "json.decode")
                 do {
                     return [self.codec.decode(try JSONValue.parse(text))]
                 } catch {
@@ -127,7 +127,7 @@ extension ExecutionHost {
         func logger(_ level: String) -> LuaFunction {
             return { [unowned self] args in
                 var parts: [String] = []
-                for i in 0..<args.count {
+                for i in stride(from: 1, through: args.count, by: 1) {
                     let v = args[i]
                     if case .table = v, let json = try? self.codec.encode(v) {
                         parts.append(json.serialized())

@@ -7,12 +7,12 @@ extension ExecutionHost {
     /// `__bl.begin(id, opts)` → key, found, memo.
     func beginStep(_ args: LuaCallArguments) throws -> [LuaValue] {
         let (run, _) = try requireRun("step.run")
-        let id = try args.string(0, name: "step.run")
+        let id = try args.string(1, name: "step.run")
         if let active = run.current {
             throw EngineError.lua("step.run('\(id)') inside step '\(active.key)': steps cannot be nested")
         }
         var transactional = true
-        if case .table(let opts) = args[1] {
+        if case .table(let opts) = args[2] {
             if case .bool(let b)? = opts["transaction"] { transactional = b }
         }
         switch run.replay.run(id) {
@@ -35,7 +35,7 @@ extension ExecutionHost {
         guard let active = run.current else { throw EngineError.lua("step finished while no step was active") }
         let output: JSONValue
         do {
-            output = try codec.encode(args[1])
+            output = try codec.encode(args[2])
         } catch {
             try endStep(run: run, batch: batch, active: active, succeeded: false)
             let message = "step '\(active.key)' returned a value that cannot be stored: \(error)"
@@ -57,7 +57,7 @@ extension ExecutionHost {
         let (run, batch) = try requireRun("step.run")
         guard let active = run.current else { return [] }
         try endStep(run: run, batch: batch, active: active, succeeded: false)
-        recordFailure(run: run, batch: batch, active: active, error: jsonError(args[1]))
+        recordFailure(run: run, batch: batch, active: active, error: jsonError(args[2]))
         return []
     }
 
@@ -85,21 +85,21 @@ extension ExecutionHost {
 
     /// `__bl.sleep(id, duration_or_time, isUntil)` → true when the run must park.
     func sleep(_ args: LuaCallArguments) throws -> [LuaValue] {
-        let fname = args[2].asBool == true ? "step.sleep_until" : "step.sleep"
+        let fname = args[3].asBool == true ? "step.sleep_until" : "step.sleep"
         let (run, batch) = try requireRun(fname)
-        let id = try args.string(0, name: fname)
+        let id = try args.string(1, name: fname)
         if let active = run.current {
             throw EngineError.lua("\(fname)('\(id)') inside step '\(active.key)': steps cannot be nested")
         }
         let now = Date()
         let until: Date
-        if args[2].asBool == true {
-            guard let s = times.seconds(args[1]) else {
-                throw EngineError.lua("\(fname)('\(id)'): expected a time, an ISO-8601 string or epoch seconds, got \(args[1].typeName)")
+        if args[3].asBool == true {
+            guard let s = times.seconds(args[2]) else {
+                throw EngineError.lua("\(fname)('\(id)'): expected a time, an ISO-8601 string or epoch seconds, got \(args[2].typeName)")
             }
             until = Date(timeIntervalSince1970: s)
         } else {
-            until = now.addingTimeInterval(try duration(args[1], function: "\(fname)('\(id)')"))
+            until = now.addingTimeInterval(try duration(args[2], function: "\(fname)('\(id)')"))
         }
         switch run.replay.sleep(id, until: until, now: now) {
         case .replay:

@@ -14,11 +14,11 @@ extension ExecutionHost {
     func wait(_ args: LuaCallArguments) throws -> [LuaValue] {
         let fname = "step.wait_for_event"
         let (run, batch) = try requireRun(fname)
-        let id = try args.string(0, name: fname)
+        let id = try args.string(1, name: fname)
         if let active = run.current {
             throw EngineError.lua("\(fname)('\(id)') inside step '\(active.key)': steps cannot be nested")
         }
-        guard case .table(let opts) = args[1] else {
+        guard case .table(let opts) = args[2] else {
             throw EngineError.lua("\(fname)('\(id)'): options must be a table {event = NAME, match = ..., timeout = ...}")
         }
         guard case .string(let eventName)? = opts["event"], !eventName.isEmpty else {

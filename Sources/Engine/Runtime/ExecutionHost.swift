@@ -36,23 +36,27 @@ final class ExecutionHost {
 
     func install() throws {
         times.install()
-        vm.setGlobalTable("__bl", functions: [
+        let hostFunctions: [String: LuaFunction] = [
             "begin": { [unowned self] args in try self.beginStep(args) },
             "finish": { [unowned self] args in try self.finishStep(args) },
             "fail": { [unowned self] args in try self.failStep(args) },
             "sleep": { [unowned self] args in try self.sleep(args) },
             "wait": { [unowned self] args in try self.wait(args) },
-            "send": { [unowned self] args in try self.sendEvents(args[0], function: "step.send_event") },
+            "send": { [unowned self] args in try self.sendEvents(args[1], function: "step.send_event") },
             "declare": { [unowned self] args in
-                guard case .table(let t) = args[0] else { throw EngineError.lua("workflow{...} expects a table") }
+                guard case .table(let t) = args[1] else { throw EngineError.lua("workflow{...} expects a table") }
                 if self.declared != nil {
                     throw EngineError.lua("a script declares one workflow; workflow{...} was called twice")
                 }
-                self.declared = (t, Int(args[1].asInt ?? 0))
-                return [args[0]]
+                self.declared = (t, Int(args[2].asInt ?? 0))
+                return [args[1]]
             },
-        ])
-        let results = try vm.loadTrusted(Prelude.source, chunkName: "=blacklight.prelude")
+        ]
+        var hostTable = LuaTable()
+        for (name, fn) in hostFunctions { hostTable.hash.append((key: .string(name), value: .function(vm.makeFunction(fn)))) }
+        let prelude = try vm.loadTrusted(Prelude.source, chunkName: "=blacklight.prelude")
+        guard case .function(let makePrelude)? = prelude.first else { throw EngineError.lua("the prelude did not load") }
+        let results = try vm.call(makePrelude, [.table(hostTable)])
         guard results.count >= 2, case .table(let step) = results[0], case .function = results[1] else {
             throw EngineError.lua("the prelude did not return step and workflow")
         }
@@ -60,13 +64,12 @@ final class ExecutionHost {
         for (k, v) in step.hash { if let name = k.asString { stepValues[name] = v } }
         vm.setGlobalTable("step", functions: [:], values: stepValues)
         stepTable = results[0]
-        vm.setGlobal("workflow", results[1])
-        vm.setGlobal("__bl", .nil)
+        vm.setGlobalValue("workflow", results[1])
         installDB()
         installJSON()
         installLog()
         vm.setGlobalTable("events", functions: [
-            "send": { [unowned self] args in try self.sendEvents(args[0], function: "events.send") },
+            "send": { [unowned self] args in try self.sendEvents(args[1], function: "events.send") },
         ])
     }
 

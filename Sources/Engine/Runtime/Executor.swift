@@ -86,8 +86,8 @@ struct Executor {
         guard let active = run.current else { return }
         run.current = nil
         if active.savepoint {
-            try? batch.conn.exec("ROLLBACK TO SAVEPOINT bl_step")
-            try? batch.conn.exec("RELEASE SAVEPOINT bl_step")
+            _ = try? batch.conn.exec("ROLLBACK TO SAVEPOINT bl_step")
+            _ = try? batch.conn.exec("RELEASE SAVEPOINT bl_step")
         }
         if !active.transactional { try? host.resumeBatch?() }
         let attempts = run.attempts(of: active.key) + 1

@@ -41,18 +41,18 @@ final class Batch {
             try conn.exec("COMMIT")
             inTransaction = false
         } catch {
-            try? conn.exec("ROLLBACK")
+            _ = try? conn.exec("ROLLBACK")
             inTransaction = false
             throw error
         }
         if wantsWakeup {
             wantsWakeup = false
-            try? conn.exec("SELECT pg_notify('blacklight_runs', '')")
+            _ = try? conn.exec("SELECT pg_notify('blacklight_runs', '')")
         }
     }
 
     func rollback() {
-        if inTransaction { try? conn.exec("ROLLBACK") }
+        if inTransaction { _ = try? conn.exec("ROLLBACK") }
         inTransaction = false
         steps.removeAll()
         runs.removeAll()

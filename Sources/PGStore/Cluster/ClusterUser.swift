@@ -93,7 +93,7 @@ struct ClusterUser {
                 throw PGError(
                     code: .clusterSetup,
                     message: "PostgreSQL runs as the unprivileged OS user '\(name)', which cannot enter \(folder.path) "
-                        + "(owner \(owner), mode \(String(mode & 0o7777, radix: 8))), so it cannot reach "
+                        + "(owner \(owner), mode 0\(String(mode & 0o7777, radix: 8))), so it cannot reach "
                         + "\(directory.path). Put the cluster directory where '\(name)' can reach it (for example "
                         + "under /tmp or /var/lib/blacklight), or allow it with: chmod o+x \(folder.path)")
             }

@@ -1,3 +1,4 @@
+import CLibPQ
 import Foundation
 import Synchronization
 
@@ -51,25 +52,33 @@ public final class EmbeddedCluster: Sendable {
         "postgresql://blacklight@127.0.0.1:\(port)/\(database)"
     }
 
-    /// The same database over the Unix socket, which skips TCP and is a little faster for local clients.
+    /// The same database over the cluster's Unix socket: measured ≈10–20% more round trips per second than
+    /// loopback TCP here (≈65k against ≈55k `SELECT 1`/s).
     public func socketURL(database: String = "postgres") -> String {
         let host = socketDirectory.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         return "postgresql://blacklight@/\(database)?host=\(host)&port=\(port)"
     }
 
     /// Creates the cluster on first use (initdb), then starts the server and waits until it accepts connections.
-    /// Does nothing if this object already started it. A server left running by a crashed earlier process is
-    /// stopped and started afresh; a stale postmaster.pid is removed.
+    ///
+    /// Does nothing if this object already started it. A server already running on this directory (started by
+    /// another process, e.g. a running `blacklight dev`, or left by one that crashed) is adopted as it is, on its
+    /// port, if it answers within 10 seconds; one that does not answer is stopped and started afresh. A stale
+    /// postmaster.pid (its process is gone) is removed so a reused PID cannot block the start.
     public func start() throws(PGError) {
         try state.withLock { (state: inout State) throws(PGError) in
             if state.port != nil, runningPID() != nil { return }
+            if let port = adoptRunningServer() {
+                state.port = port
+                return
+            }
             let bin = try PostgresBinaries.locate()
             let user = try ClusterUser.resolve(requested: requestedUser)
             try prepareDirectory(user)
             if !FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path) {
                 try initdb(bin: bin, user: user)
             }
-            try clearLeftovers(bin: bin, user: user)
+            clearLeftovers()
             state.port = try launch(bin: bin, user: user)
         }
     }
@@ -134,20 +143,33 @@ public final class EmbeddedCluster: Sendable {
         }
     }
 
-    /// A postmaster.pid from an earlier run: if that server still runs, stop it (it may have other settings or an
-    /// occupied port); otherwise remove the stale file and socket locks so a reused PID cannot block the start.
-    private func clearLeftovers(bin: String, user: ClusterUser) throws(PGError) {
-        guard FileManager.default.fileExists(atPath: pidFile.path) else { return }
-        let status = try ProcessRunner.run(
-            bin + "/pg_ctl", ["status", "-D", dataDirectory.path], asUser: user.switches ? user.name : nil,
-            workingDirectory: directory)
-        if status.status == 0 {
-            Self.stopServer(pidFile: pidFile)
-        } else {
-            try? FileManager.default.removeItem(at: pidFile)
-            let sockets = (try? FileManager.default.contentsOfDirectory(atPath: socketDirectory.path)) ?? []
-            for name in sockets { try? FileManager.default.removeItem(at: socketDirectory.appendingPathComponent(name)) }
+    /// The port of a server already running on this directory that answers, waiting up to 10 s for one that is
+    /// still starting (another process's pg_ctl may be waiting on it).
+    private func adoptRunningServer() -> Int? {
+        guard let pid = runningPID(),
+            let port = Self.readLine(4, of: pidFile.path).flatMap({ Int($0) })
+        else { return nil }
+        let probe = "postgresql://blacklight@127.0.0.1:\(port)/postgres?connect_timeout=2"
+        let deadline = DispatchTime.now().uptimeNanoseconds + 10_000_000_000
+        while DispatchTime.now().uptimeNanoseconds < deadline {
+            if PQping(probe) == PQPING_OK {
+                try? String(port).write(to: portFile, atomically: true, encoding: .utf8)
+                return port
+            }
+            if runningPID() != pid { return nil }
+            usleep(100_000)
         }
+        return nil
+    }
+
+    /// What an earlier run left: a server that did not answer is stopped; a stale postmaster.pid and socket lock
+    /// files are removed.
+    private func clearLeftovers() {
+        Self.stopServer(pidFile: pidFile)
+        guard FileManager.default.fileExists(atPath: pidFile.path) else { return }
+        try? FileManager.default.removeItem(at: pidFile)
+        let sockets = (try? FileManager.default.contentsOfDirectory(atPath: socketDirectory.path)) ?? []
+        for name in sockets { try? FileManager.default.removeItem(at: socketDirectory.appendingPathComponent(name)) }
     }
 
     /// Starts the server with pg_ctl; when the port was picked automatically and turns out taken, picks another.
@@ -199,25 +221,33 @@ public final class EmbeddedCluster: Sendable {
 
     // MARK: - Process-free helpers (safe in atexit)
 
-    /// The postmaster's PID if postmaster.pid names a live process.
+    /// The postmaster's PID if postmaster.pid names a live postgres process.
     private func runningPID() -> pid_t? {
-        guard let pid = Self.readPID(pidFile.path), kill(pid, 0) == 0 || errno == EPERM else { return nil }
+        guard let pid = Self.readPID(pidFile.path), kill(pid, 0) == 0 || errno == EPERM, Self.isPostgres(pid)
+        else { return nil }
         return pid
     }
 
     static func stopServer(pidFile: URL) {
-        guard let pid = readPID(pidFile.path) else { return }
-        guard kill(pid, 0) == 0 || errno == EPERM else { return }
-        guard isPostgres(pid) else { return }
+        guard let pid = readPID(pidFile.path), kill(pid, 0) == 0 || errno == EPERM, isPostgres(pid) else { return }
         _ = kill(pid, SIGINT)
+        // A stopped (SIGSTOP) postmaster would hold the SIGINT forever.
+        _ = kill(pid, SIGCONT)
         // Fast shutdown takes well under a second here; allow a minute (checkpoint on a slow disk) before
         // falling back to immediate shutdown, which needs crash recovery at the next start but never hangs.
-        for i in 0..<6000 {
-            if readPID(pidFile.path) != pid { return }
-            if kill(pid, 0) != 0 && errno == ESRCH { return }
-            if i == 5999 { _ = kill(pid, SIGQUIT) }
+        if waitForExit(pid, pidFile: pidFile, seconds: 60) { return }
+        _ = kill(pid, SIGQUIT)
+        _ = waitForExit(pid, pidFile: pidFile, seconds: 10)
+    }
+
+    /// Polls every 10 ms until the postmaster has removed its pid file (the last thing it does) or is gone.
+    private static func waitForExit(_ pid: pid_t, pidFile: URL, seconds: Int) -> Bool {
+        for _ in 0..<(seconds * 100) {
+            if readPID(pidFile.path) != pid { return true }
+            if kill(pid, 0) != 0 && errno == ESRCH { return true }
             usleep(10_000)
         }
+        return false
     }
 
     /// Guards against a stale postmaster.pid whose PID now belongs to an unrelated process (Linux: /proc).
@@ -227,10 +257,14 @@ public final class EmbeddedCluster: Sendable {
     }
 
     static func readPID(_ path: String) -> pid_t? {
-        guard let data = FileManager.default.contents(atPath: path),
-            let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first
-        else { return nil }
-        return pid_t(line.trimmingCharacters(in: .whitespaces))
+        readLine(1, of: path).flatMap { pid_t($0) }
+    }
+
+    /// Line `n` (1-based) of postmaster.pid: 1 PID, 2 data directory, 3 start time, 4 port, 5 socket folder, ...
+    private static func readLine(_ n: Int, of path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        return lines.count >= n ? lines[n - 1].trimmingCharacters(in: .whitespaces) : nil
     }
 
     private static func readPort(_ url: URL) -> Int? {

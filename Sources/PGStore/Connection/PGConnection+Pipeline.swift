@@ -3,22 +3,34 @@ import Foundation
 
 extension PGConnection {
     /// Sends all statements at once in libpq pipeline mode with one sync at the end, then reads every result:
-    /// one round trip instead of one per statement (≈150k single-row inserts/s against ≈25k, see the notes).
+    /// one round trip instead of one per statement. Measured here (release build, 2 shared cores, one
+    /// transaction): single-column inserts ≈60–100k/s pipelined against ≈30–50k/s one round trip each; a
+    /// 4-column row with jsonb and timestamptz ≈35–50k/s against ≈22–32k/s.
     ///
     /// Outside an explicit transaction the statements form one implicit transaction, so they commit together
     /// or not at all. If one fails, the server skips the rest; this drains every result and then throws the
     /// first error with `statementIndex` set (0-based) and that statement's SQL.
     public func pipeline(_ statements: [(sql: String, params: [PGValue])]) throws(PGError) -> [PGResult] {
-        let c = try handle()
         if statements.isEmpty { return [] }
+        // Encode everything first: a bad parameter then fails the call before anything is sent.
+        var encoded: [ParameterEncoder] = []
+        encoded.reserveCapacity(statements.count)
+        for (i, statement) in statements.enumerated() {
+            do throws(PGError) {
+                encoded.append(try ParameterEncoder(statement.params))
+            } catch {
+                throw error.withContext(statement: statement.sql, index: i)
+            }
+        }
+        let c = try handle()
         guard PQenterPipelineMode(c) == 1 else { throw connectionError(sql: nil) }
         // Sending in non-blocking mode lets libpq buffer the whole batch while we are not reading; in blocking
         // mode a big batch could fill both socket buffers and deadlock (libpq documents this for pipelines).
         _ = PQsetnonblocking(c, 1)
         var sent = 0
-        for statement in statements {
-            let ok = ParameterEncoder(statement.params).withCParameters { n, types, values in
-                PQsendQueryParams(c, statement.sql, n, types, values, nil, nil, 0)
+        for (statement, parameters) in zip(statements, encoded) {
+            let ok = parameters.withCParameters { n, types, values, lengths, formats in
+                PQsendQueryParams(c, statement.sql, n, types, values, lengths, formats, 0)
             }
             guard ok == 1 else { break }
             sent += 1

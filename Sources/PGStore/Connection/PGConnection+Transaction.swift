@@ -6,6 +6,7 @@ extension PGConnection {
     /// Called inside another `transaction`, it uses a savepoint instead, so a nested failure undoes only the
     /// nested part. A COMMIT that the server turns into a rollback (because a statement failed and `body`
     /// swallowed the error) throws SQLSTATE 25P02 rather than pretending to have committed.
+    @discardableResult
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         let c = try handle()
         let nested = PQtransactionStatus(c) != PQTRANS_IDLE

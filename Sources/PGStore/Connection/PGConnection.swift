@@ -3,8 +3,8 @@ import Foundation
 
 /// One libpq connection. Not `Sendable`: use it from one thread at a time (a pool hands it out whole).
 ///
-/// Every call is synchronous and blocks its thread for the round trip; PostgreSQL round trips on this kind of
-/// machine take tens of microseconds, which is cheaper than hopping executors per statement.
+/// Every call is synchronous and blocks its thread for the round trip: a local round trip takes ≈15–20 µs here
+/// (≈55k `SELECT 1`/s), less than hopping between executors per statement would add.
 public final class PGConnection {
     /// The URL this connection was opened with (may contain a password; do not log it).
     public let url: String
@@ -15,9 +15,13 @@ public final class PGConnection {
     /// Connects with a libpq URI or conninfo string, e.g. `postgresql://user@127.0.0.1:5433/db` or
     /// `postgresql://user@/db?host=/socket/dir`, then sets the session to UTC, ISO dates, shortest-exact floats
     /// and hex bytea, which the decoder relies on.
+    ///
+    /// Unless the URL says otherwise, connecting gives up after 10 seconds (libpq's default is to wait for the
+    /// operating system, minutes for an unreachable host) and the session is named "blacklight" in
+    /// pg_stat_activity.
     public init(url: String) throws(PGError) {
         self.url = url
-        guard let c = PQconnectdb(url) else {
+        guard let c = Self.connect(url) else {
             throw PGError(code: .connectionFailed, message: "libpq could not allocate a connection")
         }
         guard PQstatus(c) == CONNECTION_OK else {
@@ -43,6 +47,24 @@ public final class PGConnection {
     }
 
     deinit { close() }
+
+    /// PQconnectdbParams with the URL expanded in place of `dbname`: values from the URL override the defaults
+    /// listed before it.
+    private static func connect(_ url: String) -> OpaquePointer? {
+        let keys = ["connect_timeout", "application_name", "dbname"]
+        let values = ["10", "blacklight", url]
+        let cKeys = keys.map { strdup($0) } + [nil]
+        let cValues = values.map { strdup($0) } + [nil]
+        defer {
+            cKeys.forEach { free($0) }
+            cValues.forEach { free($0) }
+        }
+        return cKeys.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
+            cValues.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
+                PQconnectdbParams(k.baseAddress, v.baseAddress, 1)
+            }
+        }
+    }
 
     /// Whether the connection is open and healthy (false after `close()` or once the server has gone away).
     public var isOpen: Bool {
@@ -108,10 +130,15 @@ public final class PGConnection {
 
     private func executeParams(_ sql: String, _ params: [PGValue]) throws(PGError) -> OpaquePointer {
         let c = try handle()
-        let encoded = ParameterEncoder(params)
+        let encoded: ParameterEncoder
+        do throws(PGError) {
+            encoded = try ParameterEncoder(params)
+        } catch {
+            throw error.withContext(statement: sql, index: nil)
+        }
         // Result format 0 (text): the decoder reads PostgreSQL's text forms, which are stable across versions.
-        let res = encoded.withCParameters { n, types, values in
-            PQexecParams(c, sql, n, types, values, nil, nil, 0)
+        let res = encoded.withCParameters { n, types, values, lengths, formats in
+            PQexecParams(c, sql, n, types, values, lengths, formats, 0)
         }
         return try check(res, sql: sql)
     }
@@ -173,11 +200,15 @@ public final class PGConnection {
         while let res = PQgetResult(c) { PQclear(res) }
     }
 
+    /// libpq's message on one line: it ends with a newline and indents continuation lines with tabs
+    /// ("...failed: Connection refused\n\tIs the server running...?" becomes "...refused. Is the server...?").
     static func trimmed(_ p: UnsafePointer<CChar>?) -> String {
         guard let p else { return "" }
-        var s = String(cString: p)
-        while let last = s.last, last.isWhitespace { s.removeLast() }
-        return s
+        let lines = String(cString: p).split(whereSeparator: { $0 == "\n" || $0 == "\t" })
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return lines.enumerated().map { i, line in
+            i < lines.count - 1 && !".?!:".contains(line.last!) ? line + "." : line
+        }.joined(separator: " ")
     }
 
     /// The URL with any password replaced, for error messages.

@@ -79,6 +79,10 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
     public func hasSQLState(_ state: String) -> Bool { sqlState == state }
 
     func withStatementIndex(_ index: Int) -> PGError {
+        withContext(statement: statement, index: index)
+    }
+
+    func withContext(statement: String?, index: Int?) -> PGError {
         PGError(
             code: code, message: message, sqlState: sqlState, detail: detail, hint: hint, position: position,
             statement: statement, statementIndex: index, severity: severity)

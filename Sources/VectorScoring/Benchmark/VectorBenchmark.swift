@@ -1,0 +1,105 @@
+import Dispatch
+
+/// The measurements behind the numbers quoted in this module, printed line by line (`blacklight bench vectors`).
+public enum VectorBenchmark {
+    /// Builds an index of `count` clustered vectors of `dimension` floats and times: the build, single-query
+    /// top-100 (exact and int8 + re-score, 1 and 2 threads, p50 over `queries` queries, with recall@100),
+    /// 64-query batches (per query, 1 and 2 threads), numpy on the same data when python3 with numpy is
+    /// installed, and the local embedder on `texts` (e.g. `BenchmarkTexts.load(dataDirectory:)`; synthetic job
+    /// texts when empty).
+    public static func run(count: Int, dimension: Int, queries: Int, texts: [(text: String, skills: [String])] = [],
+                           log: (String) -> Void) {
+        let k = 100
+        log("VectorScoring benchmark: \(count) x \(dimension) clustered vectors, kernels: \(KernelLevel.best), "
+            + "\(Parallel.activeProcessorCount) processors")
+        var clock = Stopwatch()
+        let data = SyntheticVectors.clustered(count: count, dimension: dimension)
+        let queryVectors = SyntheticVectors.clustered(count: max(queries, 64), dimension: dimension, seed: 7)
+            .map(Vector.init)
+        log("generate: \(clock.lap()) ms")
+
+        let index = VectorIndex(dimension: dimension, capacity: count)
+        _ = clock.lap()
+        index.upsert(ids: data.indices.map(Int64.init), vectors: data)
+        log("build (bulk upsert, normalise, float32 + int8 blocks): \(clock.lap()) ms")
+
+        let singles = Array(queryVectors.prefix(queries))
+        var exactResults: [[ScoredID]] = []
+        for threads in [1, 2] {
+            var times: [Double] = []
+            exactResults = singles.map { q in
+                Stopwatch.time(&times) { index.topK(q, k: k, precision: .exact, threads: threads) }
+            }
+            log("top-\(k) exact, 1 query, \(threads) thread(s): p50 \(fmt(median(times))) ms")
+        }
+        for threads in [1, 2] {
+            var times: [Double] = []
+            let results = singles.map { q in
+                Stopwatch.time(&times) { index.topK(q, k: k, precision: .int8, threads: threads) }
+            }
+            log("top-\(k) int8 + re-score 400, 1 query, \(threads) thread(s): p50 \(fmt(median(times))) ms, "
+                + "recall@\(k) \(fmt(recall(results, exactResults), digits: 4))")
+        }
+
+        let batch = Array(queryVectors.prefix(64))
+        let batchExact = index.topK(batch, k: k, precision: .exact, threads: 2)
+        for precision in [VectorIndex.Precision.exact, .int8] {
+            for threads in [1, 2] {
+                var times: [Double] = []
+                var results: [[ScoredID]] = []
+                for _ in 0..<3 {
+                    results = Stopwatch.time(&times) { index.topK(batch, k: k, precision: precision, threads: threads) }
+                }
+                let name = precision == .exact ? "exact" : "int8 + re-score"
+                log("top-\(k) \(name), batch of 64, \(threads) thread(s): \(fmt(median(times) / 64)) ms per query"
+                    + (precision == .exact ? "" : ", recall@\(k) \(fmt(recall(results, batchExact), digits: 4))"))
+            }
+        }
+
+        NumPyComparison.run(data: data, queries: batch.map(\.values), singles: queries, k: k, log: log)
+        EmbedderBenchmark.run(texts: texts, log: log)
+    }
+
+    static func recall(_ results: [[ScoredID]], _ truth: [[ScoredID]]) -> Double {
+        var hits = 0, total = 0
+        for (r, t) in zip(results, truth) {
+            let expected = Set(t.map(\.id))
+            hits += r.filter { expected.contains($0.id) }.count
+            total += t.count
+        }
+        return total == 0 ? 1 : Double(hits) / Double(total)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    static func fmt(_ value: Double, digits: Int = 1) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        return "\(rounded)"
+    }
+}
+
+/// Wall-clock milliseconds from the monotonic clock.
+struct Stopwatch {
+    private var last = DispatchTime.now().uptimeNanoseconds
+
+    /// Milliseconds since the previous lap (or creation), as a whole number.
+    mutating func lap() -> Int {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { last = now }
+        return Int((now - last) / 1_000_000)
+    }
+
+    /// Runs `body`, appends its duration in milliseconds to `times`, and returns its result.
+    static func time<T>(_ times: inout [Double], _ body: () -> T) -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        return result
+    }
+}

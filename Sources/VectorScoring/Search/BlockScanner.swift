@@ -1,0 +1,102 @@
+import CVectorKernels
+
+/// Runs the C kernels over a `ScanPlan` for a set of prepared queries and keeps the best candidates of each
+/// query. The kernels score a chunk of blocks for every query into a scratch buffer (the fused scan: each
+/// stored block is read from memory once for all queries); `bl_select_at_least` then picks the few lanes at
+/// or above each query's current entry bar, and only those touch the heap.
+/// Lives for one call, under the index's read lock.
+struct BlockScanner {
+    let storage: BlockStorage
+    let ids: UnsafeBufferPointer<Int64>
+    let level: KernelLevel
+
+    /// 64 blocks = 1,024 vectors per kernel call: 1.5 MB of float32 (384-d) or 384 KB of int8 rows, and 4 KB
+    /// of scores per query, which stay in L1/L2 for the selection that follows.
+    static let chunkBlocks = 64
+
+    /// The best `capacity` candidates per query among the plan's blocks, by exact or int8 scores.
+    /// `floors[j]` drops candidates of query j below it. Blocks are shared out over `threads` threads.
+    func scan(_ queries: PreparedQueries, plan: ScanPlan, approximate: Bool, capacity: Int, floors: [Float],
+              threads: Int) -> [TopKHeap] {
+        let parts = plan.split(into: threads)
+        let partials = Parallel.map(parts.count) { part in
+            scanPart(queries, runs: parts[part], masks: plan.masks, approximate: approximate,
+                     capacity: capacity, floors: floors)
+        }
+        var heaps = partials[0]
+        for partial in partials.dropFirst() {
+            for j in heaps.indices { heaps[j].merge(partial[j]) }
+        }
+        return heaps
+    }
+
+    private func scanPart(_ queries: PreparedQueries, runs: [Range<Int>], masks: [UInt16]?, approximate: Bool,
+                          capacity: Int, floors: [Float]) -> [TopKHeap] {
+        let nq = queries.count
+        let stride = Self.chunkBlocks * 16
+        var heaps = [TopKHeap](repeating: TopKHeap(capacity: capacity), count: nq)
+        var scratch = [Float](repeating: 0, count: nq * stride)
+        var picked = [UInt32](repeating: 0, count: stride)
+        let count = storage.count
+        let level = level.rawValue
+        queries.floats.withUnsafeBufferPointer { qf in
+        queries.bytes.withUnsafeBufferPointer { qb in
+        queries.scales.withUnsafeBufferPointer { qs in
+        queries.sums.withUnsafeBufferPointer { qsum in
+        scratch.withUnsafeMutableBufferPointer { out in
+        picked.withUnsafeMutableBufferPointer { picked in
+            for run in runs {
+                var block = run.lowerBound
+                while block < run.upperBound {
+                    let n = min(Self.chunkBlocks, run.upperBound - block)
+                    if approximate {
+                        bl_i8_scores(level, storage.bytes + block * storage.bytesPerBlock, n, storage.groups,
+                                     storage.scales + block * 16, qb.baseAddress, nq, queries.byteStride,
+                                     qs.baseAddress, qsum.baseAddress, out.baseAddress, stride)
+                    } else {
+                        bl_f32_scores(level, storage.floats + block * storage.floatsPerBlock, n, storage.dimension,
+                                      qf.baseAddress, nq, queries.dimension, out.baseAddress, stride)
+                    }
+                    let firstSlot = block * 16
+                    for j in 0..<nq {
+                        let scores = out.baseAddress! + j * stride
+                        let bar = max(heaps[j].floor, floors[j])
+                        let found = bl_select_at_least(level, scores, n * 16, bar, picked.baseAddress)
+                        for i in 0..<found {
+                            let lane = Int(picked[i])
+                            let slot = firstSlot + lane
+                            guard slot < count else { continue }
+                            if let masks, masks[slot >> 4] & (1 << UInt16(slot & 15)) == 0 { continue }
+                            heaps[j].insert(score: scores[lane], id: ids[slot], slot: Int32(slot))
+                        }
+                    }
+                    block += n
+                }
+            }
+        }}}}}}
+        return heaps
+    }
+
+    /// Exact scores of `slots` (sorted ascending) for query `j`, block by block: a vector's 384 floats sit in
+    /// 384 different cache lines of its block, so scoring it costs reading the whole 24 KB block, and the 16
+    /// lanes of that block come for free.
+    func exactScores(_ queries: PreparedQueries, query j: Int, sortedSlots slots: [Int32],
+                     _ body: (_ index: Int, _ score: Float) -> Void) {
+        var scratch = [Float](repeating: 0, count: 16)
+        queries.floats.withUnsafeBufferPointer { qf in
+            scratch.withUnsafeMutableBufferPointer { out in
+                var i = 0
+                while i < slots.count {
+                    let block = Int(slots[i]) >> 4
+                    bl_f32_scores(level.rawValue, storage.floats + block * storage.floatsPerBlock, 1,
+                                  storage.dimension, qf.baseAddress! + j * queries.dimension, 1,
+                                  queries.dimension, out.baseAddress, 16)
+                    while i < slots.count, Int(slots[i]) >> 4 == block {
+                        body(i, out[Int(slots[i]) & 15])
+                        i += 1
+                    }
+                }
+            }
+        }
+    }
+}

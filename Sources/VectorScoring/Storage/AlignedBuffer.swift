@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Zero-filled raw memory for the block matrices, from an anonymous mapping aligned to 2 MiB (so also to
+/// 64 bytes: one cache line, one AVX-512 register), with transparent huge pages requested. VECTOR_NOTES
+/// measured +12 % on a quiet machine and +72 % on a busy one for the 1M x 384 scan with
+/// `madvise(MADV_HUGEPAGE)`: a scan touches 1.5 GB, 375,000 TLB entries with 4 KiB pages, 750 with 2 MiB.
+/// A fresh mapping is already zero, so no pass over the memory is needed before use.
+struct AlignedBuffer: ~Copyable {
+    let raw: UnsafeMutableRawPointer
+    let byteCount: Int
+    private let mapping: UnsafeMutableRawPointer
+    private let mappingSize: Int
+
+    private static let hugePage = 2 << 20
+
+    /// At least `byteCount` zero bytes (a small buffer still takes one page).
+    init(byteCount: Int) {
+        let size = (max(byteCount, 1) + 4095) & ~4095
+        let alignment = size >= Self.hugePage ? Self.hugePage : 4096
+        let total = size + alignment - 4096
+        #if canImport(Glibc)
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS
+        #else
+        let flags = MAP_PRIVATE | MAP_ANON
+        #endif
+        guard let base = mmap(nil, total, PROT_READ | PROT_WRITE, flags, -1, 0), base != MAP_FAILED else {
+            fatalError("VectorScoring: cannot map \(total) bytes for vector storage")
+        }
+        let aligned = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: base) + alignment - 1) & ~(alignment - 1))!
+        #if os(Linux)
+        if size >= Self.hugePage { _ = madvise(aligned, size, MADV_HUGEPAGE) }
+        #endif
+        mapping = base
+        mappingSize = total
+        raw = aligned
+        self.byteCount = size
+    }
+
+    deinit { munmap(mapping, mappingSize) }
+}
