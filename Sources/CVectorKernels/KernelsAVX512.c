@@ -9,46 +9,41 @@
 #define BL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma")))
 #define BL_INLINE static inline __attribute__((always_inline))
 
-/// NB consecutive blocks (1, 2 or 4) against G queries: NB*G accumulators (at most 24 of the 32 registers),
-/// NB row loads and G broadcasts per dimension for NB*G FMAs.
-BL_AVX512 BL_INLINE void f32_tile(const float *blk, size_t bstride, int NB, size_t dim, const float *q,
+/// Two blocks (b1 may equal b0 for an odd last block; then its results are not stored) against G queries.
+BL_AVX512 BL_INLINE void f32_pair(const float *b0, const float *b1, int store1, size_t dim, const float *q,
                                   size_t qstride, int G, float *o, size_t ostride) {
-    __m512 acc[4][8];
-    for (int b = 0; b < NB; b++)
-        for (int j = 0; j < G; j++) acc[b][j] = _mm512_setzero_ps();
+    __m512 a0[8], a1[8];
+    for (int j = 0; j < G; j++) { a0[j] = _mm512_setzero_ps(); a1[j] = _mm512_setzero_ps(); }
     for (size_t d = 0; d < dim; d++) {
-        __m512 x[4];
-        for (int b = 0; b < NB; b++) x[b] = _mm512_loadu_ps(blk + b * bstride + d * 16);
+        const __m512 x0 = _mm512_loadu_ps(b0 + d * 16);
+        const __m512 x1 = _mm512_loadu_ps(b1 + d * 16);
         for (int j = 0; j < G; j++) {
             const __m512 qd = _mm512_set1_ps(q[j * qstride + d]);
-            for (int b = 0; b < NB; b++) acc[b][j] = _mm512_fmadd_ps(x[b], qd, acc[b][j]);
+            a0[j] = _mm512_fmadd_ps(x0, qd, a0[j]);
+            a1[j] = _mm512_fmadd_ps(x1, qd, a1[j]);
         }
     }
-    for (int j = 0; j < G; j++)
-        for (int b = 0; b < NB; b++) _mm512_storeu_ps(o + j * ostride + b * 16, acc[b][j]);
-}
-
-/// Queries in groups of G against NB blocks.
-BL_AVX512 BL_INLINE void f32_blocks(const float *blk, size_t bstride, int NB, size_t dim, const float *queries,
-                                    size_t nq, size_t qstride, float *out, size_t ostride) {
-    size_t j = 0;
-    if (NB == 4) {
-        for (; j + 6 <= nq; j += 6) f32_tile(blk, bstride, 4, dim, queries + j * qstride, qstride, 6, out + j * ostride, ostride);
-    } else {
-        for (; j + 8 <= nq; j += 8) f32_tile(blk, bstride, NB, dim, queries + j * qstride, qstride, 8, out + j * ostride, ostride);
+    for (int j = 0; j < G; j++) {
+        _mm512_storeu_ps(o + j * ostride, a0[j]);
+        if (store1) _mm512_storeu_ps(o + j * ostride + 16, a1[j]);
     }
-    for (; j + 4 <= nq; j += 4) f32_tile(blk, bstride, NB, dim, queries + j * qstride, qstride, 4, out + j * ostride, ostride);
-    for (; j < nq; j++) f32_tile(blk, bstride, NB, dim, queries + j * qstride, qstride, 1, out + j * ostride, ostride);
 }
 
 BL_AVX512 void bl_f32_scores_avx512(const float *blocks, size_t nblocks, size_t dim, const float *queries,
                                     size_t nq, size_t qstride, float *out, size_t ostride) {
     const size_t bstride = dim * 16;
-    size_t b = 0;
-    for (; b + 4 <= nblocks; b += 4)
-        f32_blocks(blocks + b * bstride, bstride, 4, dim, queries, nq, qstride, out + b * 16, ostride);
-    for (; b < nblocks; b++)
-        f32_blocks(blocks + b * bstride, bstride, 1, dim, queries, nq, qstride, out + b * 16, ostride);
+    for (size_t b = 0; b < nblocks; b += 2) {
+        const float *b0 = blocks + b * bstride;
+        const int pair = b + 1 < nblocks;
+        const float *b1 = pair ? b0 + bstride : b0;
+        size_t j = 0;
+        for (; j + 8 <= nq; j += 8)
+            f32_pair(b0, b1, pair, dim, queries + j * qstride, qstride, 8, out + j * ostride + b * 16, ostride);
+        for (; j + 4 <= nq; j += 4)
+            f32_pair(b0, b1, pair, dim, queries + j * qstride, qstride, 4, out + j * ostride + b * 16, ostride);
+        for (; j < nq; j++)
+            f32_pair(b0, b1, pair, dim, queries + j * qstride, qstride, 1, out + j * ostride + b * 16, ostride);
+    }
 }
 
 BL_AVX512 BL_INLINE void i8_pair(const uint8_t *b0, const uint8_t *b1, int store1, size_t groups,

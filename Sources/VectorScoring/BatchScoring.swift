@@ -30,11 +30,9 @@ public enum BatchScoring {
             let end = min(start + 64, a.count)
             let queries = PreparedQueries(Array(a[start..<end]), dimension: dimension, quantize: false)
             var out = [Float](repeating: 0, count: queries.count * stride)
-            queries.floats.withUnsafeBufferPointer { q in
-                out.withUnsafeMutableBufferPointer { o in
-                    bl_f32_scores(level.rawValue, storage.floats, storage.blockCount, dimension, q.baseAddress,
-                                  queries.count, dimension, o.baseAddress, stride)
-                }
+            out.withUnsafeMutableBufferPointer { o in
+                bl_f32_scores(level.rawValue, storage.floats, storage.blockCount, dimension, queries.floats.baseAddress,
+                              queries.count, dimension, o.baseAddress, stride)
             }
             for j in 0..<queries.count {
                 rows.append(out[(j * stride)..<(j * stride + columns)].map { min(1, max(-1, $0)) })

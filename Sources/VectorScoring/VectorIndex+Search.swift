@@ -82,7 +82,9 @@ extension VectorIndex {
                 return heaps.map { $0.sorted().map { ScoredID(id: $0.id, score: $0.score) } }
             }
             let depth = precision.rerankDepth(k: k)
-            let floors = (0..<queries.count).map { j in threshold.map { $0 - int8ErrorBound(queryScale: prepared.scales[j]) } ?? -.infinity }
+            let floors = (0..<queries.count).map { j in
+                threshold.map { $0 - int8ErrorBound(queryScale: prepared.scales[j]) } ?? -.infinity
+            }
             let candidates = scanner.scan(prepared, plan: plan, approximate: true, capacity: depth, floors: floors,
                                           threads: threads)
             let perThread = Parallel.split(queries.count, into: threads)

@@ -1,9 +1,11 @@
 /// An in-memory matrix of normalised vectors keyed by Int64 ids, for repeated exact and quantized top-k
 /// scans (cosine, as a dot product of normalised vectors).
 ///
-/// Storage: blocks of 16 vectors stored dimension-major in one 64-byte-aligned buffer (huge pages
-/// requested), plus an int8 copy with one scale per vector for the fast scan; see `BlockStorage`.
-/// Measured here for 1M x 384: see `VectorBenchmark`.
+/// Storage (see `BlockStorage`): blocks of 16 vectors stored dimension-major in one contiguous, 2 MiB-aligned
+/// buffer with huge pages requested, plus an int8 copy (one scale per vector) in a second one for the fast
+/// scan. 1M x 384 takes 1.5 GB + 0.4 GB. Measured on a 2-core Sapphire Rapids VM (`VectorBenchmark`):
+/// top-100 of 1M x 384 in ~19 ms (int8 + re-score, 2 threads; ~28 ms on 1) or ~62 ms exact (2 threads),
+/// recall@100 1.0 on clustered data; a batch of 64 queries in ~2 ms (int8) or ~5 ms (exact) per query.
 ///
 /// Thread safety: every method may be called from any thread. Reads (`topK`, `scores`, `vector`, ...) run
 /// concurrently under a reader-writer lock; writes (`upsert`, `remove`) wait for running reads and run
@@ -114,6 +116,16 @@ public final class VectorIndex: @unchecked Sendable {
                 }
             }
             maxScale = max(maxScale, maxima.max() ?? 0)
+        }
+    }
+
+    /// Removes every vector (the memory stays reserved for refilling).
+    public func removeAll() {
+        lock.withWriteLock {
+            storage.removeAll()
+            ids.removeAll(keepingCapacity: true)
+            slots.removeAll(keepingCapacity: true)
+            maxScale = 0
         }
     }
 

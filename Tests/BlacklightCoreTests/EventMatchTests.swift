@@ -5,7 +5,7 @@ import BlacklightCore
 struct EventMatchTests {
     let event: JSONValue = [
         "candidate_id": 7, "tenant_id": "t-1", "trigger": "manual", "score": 70.0,
-        "tags": ["remote", "senior", 3], "profile": ["city": "Paris", "langs": ["fr", "en"]], "note": nil,
+        "tags": ["remote", "senior", 3], "profile": ["city": "Paris", "langs": ["fr", "en"]], "note": .null,
     ]
 
     @Test("a subset of members is contained")
@@ -22,7 +22,7 @@ struct EventMatchTests {
         #expect(!jsonContains(event, ["missing": 1]))
         #expect(!jsonContains(event, ["candidate_id": "7"]))
         #expect(!jsonContains(event, ["note": false]))
-        #expect(jsonContains(event, ["note": nil]))
+        #expect(jsonContains(event, ["note": .null]))
     }
 
     @Test("objects nest recursively")
@@ -63,7 +63,7 @@ struct EventMatchTests {
     func scalars() {
         #expect(jsonContains(1, 1.0))
         #expect(!jsonContains(true, 1))
-        #expect(jsonContains(nil, nil))
+        #expect(jsonContains(.null, .null))
         #expect(!jsonContains(["a": 1], ["a", 1]))
     }
 

@@ -65,7 +65,7 @@ struct JSONValueTests {
 
     @Test("serialization is compact with sorted keys")
     func compactSortedKeys() {
-        let value: JSONValue = ["b": [1, 2.5, "x"], "a": ["z": nil, "y": true], "c": false]
+        let value: JSONValue = ["b": [1, 2.5, "x"], "a": ["z": .null, "y": true], "c": false]
         #expect(value.serialized() == #"{"a":{"y":true,"z":null},"b":[1,2.5,"x"],"c":false}"#)
         #expect(value.description == value.serialized())
         #expect(JSONValue.object([:]).serialized() == "{}")
@@ -90,7 +90,7 @@ struct JSONValueTests {
     @Test("containers, literals and whitespace")
     func containers() throws {
         let value = try JSONValue.parse(" {\n\t\"a\" : [ true , false , null ] ,\r\n\"b\":{}, \"c\":[] } ")
-        #expect(value == ["a": [true, false, nil], "b": .object([:]), "c": .array([])])
+        #expect(value == ["a": [true, false, .null], "b": .object([:]), "c": .array([])])
     }
 
     @Test("duplicate keys keep the last value")
@@ -109,7 +109,7 @@ struct JSONValueTests {
     func nestedRoundTrip() throws {
         let value: JSONValue = [
             "event": "job-match/generate-candidate",
-            "data": ["candidate_id": 42, "tenant_id": "t-1", "scores": [0.5, 1.0, 70], "nested": [["deep": [nil]]]],
+            "data": ["candidate_id": 42, "tenant_id": "t-1", "scores": [0.5, 1.0, 70], "nested": [["deep": [.null]]]],
             "ts": 1_717_000_000_123,
         ]
         #expect(try JSONValue.parse(value.serialized()) == value)

@@ -104,7 +104,8 @@ final class Harness {
 
     func onlyRun(_ function: String) throws -> PGRow {
         let all = try runs(function: function)
-        guard all.count == 1 else { throw EngineError(.notFound, "expected one run of \(function), found \(all.count)") }
+        guard all.count == 1 else { let kinds = all.prefix(4).map { "\($0["kind"].stringValue ?? "?")/\($0["status"].stringValue ?? "?")/\($0["parent_run_id"].stringValue ?? "-")/\($0["error"].jsonText ?? "")" }
+            throw EngineError(.notFound, "expected one run of \(function), found \(all.count): \(kinds)") }
         return all[0]
     }
 

@@ -76,6 +76,15 @@ struct LocalEmbedderTests {
         #expect(VectorMath.cosine(e.embed("C++ developer"), e.embed("c++ DEVELOPER")) > 0.999)
     }
 
+    @Test("word forms meet through character trigrams (weakly: the words themselves differ)")
+    func trigrams() {
+        let e = LocalEmbedder()
+        let developer = e.embed("developer")
+        let related = VectorMath.cosine(developer, e.embed("development"))
+        #expect(related > 0.08)
+        #expect(related > VectorMath.cosine(developer, e.embed("nurse")) + 0.08)
+    }
+
     @Test("stop words do not make unrelated texts similar; an all-caps IT is kept")
     func stopWords() {
         let e = LocalEmbedder()

@@ -47,6 +47,10 @@ struct VectorIndexMutationTests {
         #expect(index.topK(Vector(vectors[0]), k: 3).isEmpty)
         index.upsert(id: 77, vector: Vector(vectors[1]))
         #expect(index.topK(Vector(vectors[1]), k: 3).map(\.id) == [77])
+        index.removeAll()
+        #expect(index.count == 0 && !index.contains(id: 77))
+        index.upsert(ids: [5, 6], vectors: [vectors[2], vectors[3]])
+        #expect(index.topK(Vector(vectors[3]), k: 1).map(\.id) == [6])
     }
 
     @Test("bulk upsert: a repeated id keeps its last vector, existing ids are replaced, large batches match small ones")

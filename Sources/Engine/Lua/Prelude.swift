@@ -4,7 +4,7 @@
 enum Prelude {
     static let source = #"""
 return function(H)
-local traceback, getinfo = debug.traceback, debug.getinfo
+local traceback = debug.traceback
 local type, error, xpcall, tostring, yield, setmetatable, pairs, select =
       type, error, xpcall, tostring, coroutine.yield, setmetatable, pairs, select
 
@@ -86,15 +86,7 @@ function step.retry_after(seconds, message)
   return { __blacklight = "retry_after", seconds = seconds, message = tostring(message or "retry requested") }
 end
 
-local function workflow(def)
-  if type(def) ~= "table" then
-    error("workflow{...} expects a table, got " .. type(def), 2)
-  end
-  local info = getinfo(2, "l")
-  return H.declare(def, info and info.currentline or 0)
-end
-
-return step, workflow
+return step
 end
 """#
 }

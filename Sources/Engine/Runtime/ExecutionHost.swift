@@ -43,28 +43,31 @@ final class ExecutionHost {
             "sleep": { [unowned self] args in try self.sleep(args) },
             "wait": { [unowned self] args in try self.wait(args) },
             "send": { [unowned self] args in try self.sendEvents(args[1], function: "step.send_event") },
-            "declare": { [unowned self] args in
-                guard case .table(let t) = args[1] else { throw EngineError.lua("workflow{...} expects a table") }
-                if self.declared != nil {
-                    throw EngineError.lua("a script declares one workflow; workflow{...} was called twice")
-                }
-                self.declared = (t, Int(args[2].asInt ?? 0))
-                return [args[1]]
-            },
         ]
         var hostTable = LuaTable()
         for (name, fn) in hostFunctions { hostTable.hash.append((key: .string(name), value: .function(vm.makeFunction(fn)))) }
         let prelude = try vm.loadTrusted(Prelude.source, chunkName: "=blacklight.prelude")
         guard case .function(let makePrelude)? = prelude.first else { throw EngineError.lua("the prelude did not load") }
         let results = try vm.call(makePrelude, [.table(hostTable)])
-        guard results.count >= 2, case .table(let step) = results[0], case .function = results[1] else {
+        guard case .table(let step)? = results.first else {
             throw EngineError.lua("the prelude did not return step and workflow")
         }
         var stepValues: [String: LuaValue] = [:]
         for (k, v) in step.hash { if let name = k.asString { stepValues[name] = v } }
         vm.setGlobalTable("step", functions: [:], values: stepValues)
         stepTable = results[0]
-        vm.setGlobalValue("workflow", results[1])
+        // A Swift function, so that inside it the script's frame is still on the stack even for
+        // `return workflow { ... }` (a tail call to a Lua function would have replaced that frame).
+        vm.setGlobalFunction("workflow") { [unowned self] args in
+            guard case .table(let t) = args[1] else {
+                throw EngineError.lua("workflow{...} expects a table, got \(args.typeName(1))")
+            }
+            if self.declared != nil {
+                throw EngineError.lua("a script declares one workflow; workflow{...} was called twice")
+            }
+            self.declared = (t, self.vm.callerLine() ?? 0)
+            return [args[1]]
+        }
         installDB()
         installJSON()
         installLog()

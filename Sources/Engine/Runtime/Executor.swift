@@ -154,7 +154,7 @@ struct Executor {
                                              attempt: claim.attempt + 1, output: nil, error: error, endedAt: nil),
                            discardVM: discard, startFailureHandler: nil)
         }
-        let handler = claim.kind == "run" && wvm.onFailure != nil ? error : nil
+        let handler: JSONValue? = (claim.kind == "run" && wvm.onFailure != nil) ? error : nil
         return Outcome(record: RunRecord(id: claim.id, status: .failed, runAt: now, attempt: claim.attempt,
                                          output: nil, error: error, endedAt: now),
                        discardVM: discard, startFailureHandler: handler)

@@ -1,4 +1,9 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The measurements behind the numbers quoted in this module, printed line by line (`blacklight bench vectors`).
 public enum VectorBenchmark {
@@ -10,8 +15,11 @@ public enum VectorBenchmark {
     public static func run(count: Int, dimension: Int, queries: Int, texts: [(text: String, skills: [String])] = [],
                            log: (String) -> Void) {
         let k = 100
+        var load = [Double](repeating: 0, count: 3)
+        _ = getloadavg(&load, 3)
         log("VectorScoring benchmark: \(count) x \(dimension) clustered vectors, kernels: \(KernelLevel.best), "
-            + "\(Parallel.activeProcessorCount) processors")
+            + "\(Parallel.activeProcessorCount) processors, load average \(fmt(load[0], digits: 2)) "
+            + "(other work on the machine slows the 2-thread figures most)")
         var clock = Stopwatch()
         let data = SyntheticVectors.clustered(count: count, dimension: dimension)
         let queryVectors = SyntheticVectors.clustered(count: max(queries, 64), dimension: dimension, seed: 7)

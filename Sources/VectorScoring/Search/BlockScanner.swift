@@ -35,45 +35,42 @@ struct BlockScanner {
         let nq = queries.count
         let stride = Self.chunkBlocks * 16
         var heaps = [TopKHeap](repeating: TopKHeap(capacity: capacity), count: nq)
-        var scratch = [Float](repeating: 0, count: nq * stride)
-        var picked = [UInt32](repeating: 0, count: stride)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nq * stride)
+        let picked = UnsafeMutablePointer<UInt32>.allocate(capacity: stride)
+        defer {
+            scratch.deallocate()
+            picked.deallocate()
+        }
         let count = storage.count
         let level = level.rawValue
-        queries.floats.withUnsafeBufferPointer { qf in
-        queries.bytes.withUnsafeBufferPointer { qb in
-        queries.scales.withUnsafeBufferPointer { qs in
-        queries.sums.withUnsafeBufferPointer { qsum in
-        scratch.withUnsafeMutableBufferPointer { out in
-        picked.withUnsafeMutableBufferPointer { picked in
-            for run in runs {
-                var block = run.lowerBound
-                while block < run.upperBound {
-                    let n = min(Self.chunkBlocks, run.upperBound - block)
-                    if approximate {
-                        bl_i8_scores(level, storage.bytes + block * storage.bytesPerBlock, n, storage.groups,
-                                     storage.scales + block * 16, qb.baseAddress, nq, queries.byteStride,
-                                     qs.baseAddress, qsum.baseAddress, out.baseAddress, stride)
-                    } else {
-                        bl_f32_scores(level, storage.floats + block * storage.floatsPerBlock, n, storage.dimension,
-                                      qf.baseAddress, nq, queries.dimension, out.baseAddress, stride)
-                    }
-                    let firstSlot = block * 16
-                    for j in 0..<nq {
-                        let scores = out.baseAddress! + j * stride
-                        let bar = max(heaps[j].floor, floors[j])
-                        let found = bl_select_at_least(level, scores, n * 16, bar, picked.baseAddress)
-                        for i in 0..<found {
-                            let lane = Int(picked[i])
-                            let slot = firstSlot + lane
-                            guard slot < count else { continue }
-                            if let masks, masks[slot >> 4] & (1 << UInt16(slot & 15)) == 0 { continue }
-                            heaps[j].insert(score: scores[lane], id: ids[slot], slot: Int32(slot))
-                        }
-                    }
-                    block += n
+        for run in runs {
+            var block = run.lowerBound
+            while block < run.upperBound {
+                let n = min(Self.chunkBlocks, run.upperBound - block)
+                if approximate {
+                    bl_i8_scores(level, storage.bytes + block * storage.bytesPerBlock, n, storage.groups,
+                                 storage.scales + block * 16, queries.bytes.baseAddress, nq, queries.byteStride,
+                                 queries.scales.baseAddress, queries.sums.baseAddress, scratch, stride)
+                } else {
+                    bl_f32_scores(level, storage.floats + block * storage.floatsPerBlock, n, storage.dimension,
+                                  queries.floats.baseAddress, nq, queries.dimension, scratch, stride)
                 }
+                let firstSlot = block * 16
+                for j in 0..<nq {
+                    let scores = scratch + j * stride
+                    let bar = max(heaps[j].floor, floors[j])
+                    let found = bl_select_at_least(level, scores, n * 16, bar, picked)
+                    for i in 0..<found {
+                        let lane = Int(picked[i])
+                        let slot = firstSlot + lane
+                        guard slot < count else { continue }
+                        if let masks, masks[slot >> 4] & (1 << UInt16(slot & 15)) == 0 { continue }
+                        heaps[j].insert(score: scores[lane], id: ids[slot], slot: Int32(slot))
+                    }
+                }
+                block += n
             }
-        }}}}}}
+        }
         return heaps
     }
 
@@ -82,19 +79,17 @@ struct BlockScanner {
     /// lanes of that block come for free.
     func exactScores(_ queries: PreparedQueries, query j: Int, sortedSlots slots: [Int32],
                      _ body: (_ index: Int, _ score: Float) -> Void) {
-        var scratch = [Float](repeating: 0, count: 16)
-        queries.floats.withUnsafeBufferPointer { qf in
-            scratch.withUnsafeMutableBufferPointer { out in
-                var i = 0
-                while i < slots.count {
-                    let block = Int(slots[i]) >> 4
-                    bl_f32_scores(level.rawValue, storage.floats + block * storage.floatsPerBlock, 1,
-                                  storage.dimension, qf.baseAddress! + j * queries.dimension, 1,
-                                  queries.dimension, out.baseAddress, 16)
-                    while i < slots.count, Int(slots[i]) >> 4 == block {
-                        body(i, out[Int(slots[i]) & 15])
-                        i += 1
-                    }
+        var out = SIMD16<Float>()
+        withUnsafeMutableBytes(of: &out) { raw in
+            let out = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            var i = 0
+            while i < slots.count {
+                let block = Int(slots[i]) >> 4
+                bl_f32_scores(level.rawValue, storage.floats + block * storage.floatsPerBlock, 1, storage.dimension,
+                              queries.floats(j), 1, queries.dimension, out, 16)
+                while i < slots.count, Int(slots[i]) >> 4 == block {
+                    body(i, out[Int(slots[i]) & 15])
+                    i += 1
                 }
             }
         }

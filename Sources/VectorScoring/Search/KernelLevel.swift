@@ -1,11 +1,23 @@
 import CVectorKernels
 
-/// Which compiled variant of the C kernels runs. The kernels are C because Swift has no per-function
-/// target attribute: Swift SIMD compiles for the x86-64 baseline (SSE2) unless the whole module is built
-/// for one CPU, and such a binary faults on older ones. Measured on this machine (Sapphire Rapids, 1M x 384,
-/// one thread): a portable Swift SIMD16 int8 block scan took ~86 ms and the float32 one ~78 ms, against
-/// ~28 ms (int8, VNNI) and ~100 ms (float32, both memory bound) in C; the 64-query fused float32 batch took
-/// ~30 ms per query in portable Swift against ~3.5 ms with AVX-512 FMA. See VectorBenchmark for the figures.
+/// Which compiled variant of the C kernels runs.
+///
+/// The kernels are C because Swift has no per-function target attribute: Swift SIMD compiles for the
+/// x86-64 baseline (SSE2) unless the whole module is built for one CPU (`-target-cpu`), and such a binary
+/// faults on older CPUs. C gets three builds of each kernel and picks one at run time (CPUID + XGETBV).
+/// Measured on this machine (Sapphire Rapids VM, 1M x 384, 1 thread, shared and so ±20 %):
+///
+/// | block scan                               | int8   | float32 | float32, 64 queries (per query) |
+/// |------------------------------------------|--------|---------|---------------------------------|
+/// | C, AVX-512 VNNI / FMA (chosen here)      | 26 ms  | 103 ms  | 8.4 ms                          |
+/// | C, AVX2 + FMA                            | 48 ms  | 122 ms  |                                 |
+/// | C, baseline (SSE2, auto-vectorised)      | 151 ms | 168 ms  |                                 |
+/// | portable Swift, `SIMD16` / scalar loops  | 158 ms | 166 ms  | ~66 ms                          |
+/// | portable Swift, `SIMD16.addingProduct`   |        | 1033 ms |                                 |
+///
+/// int8 and float32 at AVX-512 are memory bound (one core reads ~14.5 GB/s here); the portable Swift
+/// int8 scan is compute bound at 6x that, and the batch is compute bound everywhere, so the C kernels are
+/// what make both targets reachable.
 enum KernelLevel: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case generic = 0
     case avx2 = 1

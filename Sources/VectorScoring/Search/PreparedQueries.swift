@@ -1,50 +1,57 @@
 /// Queries laid out for the kernels: normalised float32 rows and, for the int8 scan, their quantised copies
-/// (same per-vector scaling as the stored vectors: scale = max |x| / 127, values rounded to -127...127).
-struct PreparedQueries {
+/// (same per-vector scaling as the stored vectors: scale = max |x| / 127, values rounded to -127...127,
+/// zero padded to whole groups of 4). Owns its memory, so the kernels get plain pointers.
+final class PreparedQueries {
     let count: Int
     let dimension: Int
-    let groups: Int
-    var floats: [Float]
-    var bytes: [Int8]
-    var scales: [Float]
-    var sums: [Int32]
+    let byteStride: Int
+    let floats: UnsafeMutableBufferPointer<Float>
+    let bytes: UnsafeMutableBufferPointer<Int8>
+    let scales: UnsafeMutableBufferPointer<Float>
+    let sums: UnsafeMutableBufferPointer<Int32>
 
+    /// Precondition: every query has `dimension` floats.
     init(_ queries: [Vector], dimension: Int, quantize: Bool) {
-        self.count = queries.count
+        count = queries.count
         self.dimension = dimension
-        self.groups = (dimension + 3) / 4
-        floats = []
-        floats.reserveCapacity(queries.count * dimension)
-        for query in queries {
+        byteStride = (dimension + 3) / 4 * 4
+        floats = .allocate(capacity: max(1, count * dimension))
+        bytes = .allocate(capacity: quantize ? max(1, count * byteStride) : 1)
+        scales = .allocate(capacity: max(1, count))
+        sums = .allocate(capacity: max(1, count))
+        bytes.initialize(repeating: 0)
+        scales.initialize(repeating: 0)
+        sums.initialize(repeating: 0)
+        for (j, query) in queries.enumerated() {
             precondition(query.dimension == dimension,
                          "VectorIndex: query has dimension \(query.dimension), the index has \(dimension)")
-            floats.append(contentsOf: Vector.normalizedValues(query.values))
+            let row = Vector.normalizedValues(query.values)
+            _ = UnsafeMutableBufferPointer(rebasing: floats[(j * dimension)..<((j + 1) * dimension)]).initialize(from: row)
+            if quantize { self.quantize(row, into: j) }
         }
-        bytes = []
-        scales = []
-        sums = []
-        if quantize { self.quantize() }
     }
 
-    var byteStride: Int { groups * 4 }
+    deinit {
+        floats.deallocate()
+        bytes.deallocate()
+        scales.deallocate()
+        sums.deallocate()
+    }
 
-    private mutating func quantize() {
-        bytes = [Int8](repeating: 0, count: count * byteStride)
-        scales = [Float](repeating: 0, count: count)
-        sums = [Int32](repeating: 0, count: count)
-        for j in 0..<count {
-            let row = floats[(j * dimension)..<((j + 1) * dimension)]
-            let maxAbs = row.reduce(Float(0)) { max($0, abs($1)) }
-            let scale = maxAbs / 127
-            let inverse: Float = scale > 0 ? 1 / scale : 0
-            var sum: Int32 = 0
-            for (d, x) in row.enumerated() {
-                let q = BlockStorage.quantize(x * inverse)
-                bytes[j * byteStride + d] = Int8(q)
-                sum += q
-            }
-            scales[j] = scale
-            sums[j] = sum
+    /// Query j's float32 row.
+    func floats(_ j: Int) -> UnsafeMutablePointer<Float> { floats.baseAddress! + j * dimension }
+
+    private func quantize(_ row: [Float], into j: Int) {
+        let maxAbs = row.reduce(Float(0)) { max($0, abs($1)) }
+        let scale = maxAbs / 127
+        let inverse: Float = scale > 0 ? 1 / scale : 0
+        var sum: Int32 = 0
+        for (d, x) in row.enumerated() {
+            let q = BlockStorage.quantize(x * inverse)
+            bytes[j * byteStride + d] = Int8(q)
+            sum += q
         }
+        scales[j] = scale
+        sums[j] = sum
     }
 }
