@@ -69,11 +69,54 @@ public struct ScriptDirectory: Sendable {
                     required.add(name, text)
                     return text
                 })
+            // Plugins required only inside run() are not loaded yet: find them in the text so the
+            // bundle (and so the version) carries them too.
+            var pending = Self.requiredModules(in: source) + required.all.values.flatMap(Self.requiredModules(in:))
+            while let name = pending.popLast() {
+                if required.all[name] != nil || !Self.isValidModuleName(name) { continue }
+                let path = pluginsURL.appendingPathComponent(name.replacingOccurrences(of: ".", with: "/") + ".lua").path
+                guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                    continue  // reported when the run requires it: "module 'x' not found"
+                }
+                required.add(name, text)
+                pending += Self.requiredModules(in: text)
+            }
             let bundle = ScriptBundle(file: file, source: source, plugins: required.all)
             return .success(LoadedWorkflow(bundle: bundle, definition: vm.definition))
         } catch {
             return .failure(error)
         }
+    }
+
+    /// Literal module names in `require("x")`, `require 'x'` and `require "x"` calls.
+    static func requiredModules(in source: String) -> [String] {
+        var names: [String] = []
+        let bytes = Array(source.utf8)
+        let word = Array("require".utf8)
+        var i = 0
+        while i + word.count < bytes.count {
+            if bytes[i] == word[0], Array(bytes[i..<(i + word.count)]) == word,
+               i == 0 || !(bytes[i - 1] == UInt8(ascii: "_") || bytes[i - 1] == UInt8(ascii: ".") || isAlnum(bytes[i - 1])) {
+                var j = i + word.count
+                while j < bytes.count, bytes[j] == 32 || bytes[j] == 9 || bytes[j] == UInt8(ascii: "(") { j += 1 }
+                if j < bytes.count, bytes[j] == UInt8(ascii: "\"") || bytes[j] == UInt8(ascii: "'") {
+                    let quote = bytes[j]
+                    var k = j + 1
+                    while k < bytes.count, bytes[k] != quote, bytes[k] != 10 { k += 1 }
+                    if k < bytes.count, bytes[k] == quote {
+                        names.append(String(decoding: bytes[(j + 1)..<k], as: UTF8.self))
+                    }
+                }
+                i = j
+            } else {
+                i += 1
+            }
+        }
+        return names
+    }
+
+    private static func isAlnum(_ b: UInt8) -> Bool {
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
     }
 
     /// Module names map to files under plugins/ only: no absolute paths, no "..".
