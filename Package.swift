@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // System libraries: headers and link flags come from pkg-config; apt names the packages.
@@ -29,10 +30,18 @@ let package = Package(
             ],
             resources: [.copy("Migrations")]
         ),
+        .target(
+            name: "Server",
+            dependencies: [
+                "Engine", "PGStore", "BlacklightCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "blacklight",
             dependencies: [
-                "Engine", "PGStore", "BlacklightCore",
+                "Engine", "PGStore", "BlacklightCore", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -42,6 +51,13 @@ let package = Package(
         .testTarget(name: "BlacklightCoreTests", dependencies: ["BlacklightCore"]),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost"]),
         .testTarget(name: "PGStoreTests", dependencies: ["PGStore", "TestSupport"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Engine", "PGStore", "BlacklightCore", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "PGStore", "LuaHost", "BlacklightCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

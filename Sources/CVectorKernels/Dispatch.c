@@ -72,6 +72,22 @@ void bl_i8_scores(int level, const uint8_t *blocks, size_t nblocks, size_t group
     }
 }
 
+void bl_i4_scores(int level, const uint8_t *blocks, size_t nblocks, size_t ngroups, const float *scales,
+                  const int8_t *queries, size_t nq, size_t qstride, const float *qscales, const int32_t *qsums,
+                  float *out, size_t ostride) {
+    switch (bl_usable(level)) {
+    case BL_KERNEL_AVX512:
+        bl_i4_scores_avx512(blocks, nblocks, ngroups, scales, queries, nq, qstride, qscales, qsums, out, ostride);
+        break;
+    case BL_KERNEL_AVX2:
+        bl_i4_scores_avx2(blocks, nblocks, ngroups, scales, queries, nq, qstride, qscales, qsums, out, ostride);
+        break;
+    default:
+        bl_i4_scores_generic(blocks, nblocks, ngroups, scales, queries, nq, qstride, qscales, qsums, out, ostride);
+        break;
+    }
+}
+
 size_t bl_select_at_least(int level, const float *scores, size_t n, float floor, uint32_t *idx) {
     switch (bl_usable(level)) {
     case BL_KERNEL_AVX512: return bl_select_at_least_avx512(scores, n, floor, idx);

@@ -75,6 +75,44 @@ BL_AVX2 void bl_i8_scores_avx2(const uint8_t *blocks, size_t nblocks, size_t gro
     }
 }
 
+BL_AVX2 void bl_i4_scores_avx2(const uint8_t *blocks, size_t nblocks, size_t ngroups, const float *scales,
+                               const int8_t *queries, size_t nq, size_t qstride, const float *qscales,
+                               const int32_t *qsums, float *out, size_t ostride) {
+    const __m128i nibble = _mm_set1_epi8(0x0F);
+    for (size_t b = 0; b < nblocks; b++) {
+        const uint8_t *blk = blocks + b * ngroups * 64;
+        for (size_t j = 0; j < nq; j++) {
+            const int8_t *q = queries + j * qstride;
+            __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                              _mm256_setzero_si256()};
+            for (size_t g = 0; g < ngroups; g++) {
+                const int8_t *qg = q + 8 * g;
+                const uint64_t low = (uint64_t)(uint16_t)qg[0] | (uint64_t)(uint16_t)qg[1] << 16 |
+                                     (uint64_t)(uint16_t)qg[2] << 32 | (uint64_t)(uint16_t)qg[3] << 48;
+                const uint64_t high = (uint64_t)(uint16_t)qg[4] | (uint64_t)(uint16_t)qg[5] << 16 |
+                                      (uint64_t)(uint16_t)qg[6] << 32 | (uint64_t)(uint16_t)qg[7] << 48;
+                const __m256i ql = _mm256_set1_epi64x((long long)low), qh = _mm256_set1_epi64x((long long)high);
+                const uint8_t *row = blk + g * 64;
+                for (int k = 0; k < 4; k++) {
+                    const __m128i x = _mm_loadu_si128((const __m128i *)(row + 16 * k));
+                    const __m256i lo = _mm256_cvtepu8_epi16(_mm_and_si128(x, nibble));
+                    const __m256i hi = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(x, 4), nibble));
+                    acc[k] = _mm256_add_epi32(acc[k], _mm256_add_epi32(_mm256_madd_epi16(lo, ql), _mm256_madd_epi16(hi, qh)));
+                }
+            }
+            const __m256i bias = _mm256_set1_epi32(8 * qsums[j]);
+            const __m256 qs = _mm256_set1_ps(qscales[j]);
+            float *o = out + j * ostride + b * 16;
+            for (int h = 0; h < 2; h++) {
+                const __m256i lanes = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[2 * h], acc[2 * h + 1]), 0xD8);
+                const __m256 f = _mm256_cvtepi32_ps(_mm256_sub_epi32(lanes, bias));
+                const __m256 s = _mm256_loadu_ps(scales + b * 16 + 8 * h);
+                _mm256_storeu_ps(o + 8 * h, _mm256_mul_ps(_mm256_mul_ps(f, s), qs));
+            }
+        }
+    }
+}
+
 BL_AVX2 size_t bl_select_at_least_avx2(const float *scores, size_t n, float floor, uint32_t *idx) {
     size_t count = 0, i = 0;
     const __m256 f = _mm256_set1_ps(floor);
@@ -99,6 +137,11 @@ void bl_i8_scores_avx2(const uint8_t *blocks, size_t nblocks, size_t groups, con
                        const int8_t *queries, size_t nq, size_t qstride, const float *qscales,
                        const int32_t *qsums, float *out, size_t ostride) {
     bl_i8_scores_generic(blocks, nblocks, groups, scales, queries, nq, qstride, qscales, qsums, out, ostride);
+}
+void bl_i4_scores_avx2(const uint8_t *blocks, size_t nblocks, size_t ngroups, const float *scales,
+                       const int8_t *queries, size_t nq, size_t qstride, const float *qscales,
+                       const int32_t *qsums, float *out, size_t ostride) {
+    bl_i4_scores_generic(blocks, nblocks, ngroups, scales, queries, nq, qstride, qscales, qsums, out, ostride);
 }
 size_t bl_select_at_least_avx2(const float *scores, size_t n, float floor, uint32_t *idx) {
     return bl_select_at_least_generic(scores, n, floor, idx);

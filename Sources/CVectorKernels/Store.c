@@ -1,4 +1,4 @@
-// Writing one vector into its lane of the block matrices. In C (one baseline version, no dispatch): the
+// Writing one vector into its lane of the block matrices (float32, int8, int4). In C (one baseline version, no dispatch): the
 // Swift loop ran at ~3-10 us per vector (a 1M build took 5-12 s) because the max and the rounding compiled
 // to scalar code with libm calls. Here every pass reads `v` contiguously, so clang vectorises it with SSE2.
 #include "CVectorKernels.h"
@@ -15,7 +15,24 @@ static inline uint32_t bl_quantize4(const float *v, size_t n, float toInt) {
     return word;
 }
 
-float bl_store_vector(const float *v, size_t dim, float *fblock, uint8_t *bblock, size_t lane) {
+/// Dims d0..d0+n-1 (n <= 8) as one lane's 4 bytes of an int4 row: byte t holds dim t (low nibble) and t+4.
+static inline uint32_t bl_quantize8x4(const float *v, size_t n, float toInt) {
+    uint32_t word = 0;
+    for (size_t k = 0; k < 8; k++) {
+        int q = 0;
+        if (k < n) {
+            const float y = v[k] * toInt;
+            q = (int)(y + (y < 0 ? -0.5f : 0.5f));
+            q = q < -7 ? -7 : (q > 7 ? 7 : q);
+        }
+        const size_t byte = k & 3, shift = 8 * byte + (k < 4 ? 0 : 4);
+        word |= (uint32_t)(q + 8) << shift;
+    }
+    return word;
+}
+
+float bl_store_vector(const float *v, size_t dim, float *fblock, uint8_t *bblock, uint8_t *nblock, size_t lane,
+                      float *scale4) {
     // Eight partial sums and maxima let the compiler vectorise without reassociating (no -ffast-math).
     float sq[8] = {0}, mx[8] = {0};
     size_t d = 0;
@@ -54,5 +71,12 @@ float bl_store_vector(const float *v, size_t dim, float *fblock, uint8_t *bblock
         const uint32_t word = bl_quantize4(v + d, dim - d, toInt);
         __builtin_memcpy(b + (d >> 2) * 64, &word, 4);
     }
+    const float toInt4 = usable && maxAbs > 0 ? 7.0f / maxAbs : 0.0f;
+    uint8_t *n = nblock + lane * 4;
+    for (d = 0; d < dim; d += 8) {
+        const uint32_t word = bl_quantize8x4(v + d, dim - d < 8 ? dim - d : 8, toInt4);
+        __builtin_memcpy(n + (d >> 3) * 64, &word, 4);
+    }
+    *scale4 = usable ? maxAbs * inverse / 7.0f : 0.0f;
     return usable ? maxAbs * inverse / 127.0f : 0.0f;
 }

@@ -2,7 +2,8 @@ extension VectorIndex {
     /// Cosine top-k of one query, best first (ties by lower id).
     /// - Parameters:
     ///   - threshold: drop scores below it.
-    ///   - precision: `.exact`, or `.int8` for the int8 scan plus exact re-scoring (scores are exact either way).
+    ///   - precision: `.exact`, or `.int8` / `.int4` for a quantised scan plus exact re-scoring (scores are
+    ///     exact either way).
     ///   - filter: only these ids (nil = all). A small filter reads only the blocks holding its ids, exactly.
     ///   - threads: threads for a large scan (nil = active processor count). The scan is memory bound and
     ///     one core reads only ~14.5 GB/s here, two ~27 GB/s, so two threads nearly halve it.
@@ -67,26 +68,27 @@ extension VectorIndex {
     private func search(_ queries: [Vector], k: Int, threshold: Float?, precision: Precision, plan: ScanPlan,
                         threads: Int?) -> [[ScoredID]] {
         guard k > 0, plan.slotCount > 0, !queries.isEmpty else { return queries.map { _ in [] } }
-        let approximate = precision != .exact
-        let prepared = PreparedQueries(queries, dimension: dimension, quantize: approximate)
+        let kind = precision.scan
+        let prepared = PreparedQueries(queries, dimension: dimension, quantize: kind != .exact)
         // Below ~1,024 blocks x queries (16K float32 vectors for one query) a second thread costs more to
         // start than it saves.
         let work = plan.blockCount * queries.count
         let threads = max(1, min(threads ?? Parallel.activeProcessorCount, work / 1_024))
         return ids.withUnsafeBufferPointer { idBuffer in
             let scanner = scanner(idBuffer)
-            guard approximate else {
+            guard kind != .exact else {
                 let floors = [Float](repeating: threshold ?? -.infinity, count: queries.count)
-                let heaps = scanner.scan(prepared, plan: plan, approximate: false, capacity: k, floors: floors,
+                let heaps = scanner.scan(prepared, plan: plan, kind: .exact, capacity: k, floors: floors,
                                          threads: threads)
                 return heaps.map { $0.sorted().map { ScoredID(id: $0.id, score: $0.score) } }
             }
-            let depth = precision.rerankDepth(k: k)
+            let storedScale = kind == .int8 ? maxScales.int8 : maxScales.int4
             let floors = (0..<queries.count).map { j in
-                threshold.map { $0 - int8ErrorBound(queryScale: prepared.scales[j]) } ?? -.infinity
+                threshold.map { $0 - quantizationErrorBound(storedScale: storedScale, queryScale: prepared.scales[j]) }
+                    ?? -.infinity
             }
-            let candidates = scanner.scan(prepared, plan: plan, approximate: true, capacity: depth, floors: floors,
-                                          threads: threads)
+            let candidates = scanner.scan(prepared, plan: plan, kind: kind, capacity: precision.rerankDepth(k: k),
+                                          floors: floors, threads: threads)
             let perThread = Parallel.split(queries.count, into: threads)
             let parts = Parallel.map(perThread.count) { part in
                 perThread[part].map { j in
@@ -103,12 +105,13 @@ extension VectorIndex {
         }
     }
 
-    /// A bound on |exact - int8 score| for one query, so a threshold can prune the int8 scan without
+    /// A bound on |exact - quantised score| for one query, so a threshold can prune a quantised scan without
     /// losing a vector whose exact score passes. With x̂ = s·round(x/s), each component errs by at most s/2,
     /// so |x - x̂| ≤ √d·s/2; then |x·q - x̂·q̂| ≤ |x - x̂|·|q| + |x̂|·|q - q̂| with |q| = 1, |x̂| ≤ 1 + √d·s/2.
-    func int8ErrorBound(queryScale: Float) -> Float {
+    /// `storedScale` is the largest scale stored (int8 or int4), `queryScale` the query's int8 scale.
+    func quantizationErrorBound(storedScale: Float, queryScale: Float) -> Float {
         let root = Float(dimension).squareRoot()
-        let storedError = root * maxScale / 2
+        let storedError = root * storedScale / 2
         return storedError + (1 + storedError) * root * queryScale / 2 + 1e-4
     }
 }

@@ -2,8 +2,8 @@
 /// scans (cosine, as a dot product of normalised vectors).
 ///
 /// Storage (see `BlockStorage`): blocks of 16 vectors stored dimension-major in one contiguous, 2 MiB-aligned
-/// buffer with huge pages requested, plus an int8 copy (one scale per vector) in a second one for the fast
-/// scan. 1M x 384 takes 1.5 GB + 0.4 GB. Measured on a 2-core Sapphire Rapids VM (`VectorBenchmark`):
+/// buffer with huge pages requested, plus int8 and int4 copies (one scale per vector) in two more for the
+/// fast scans. 1M x 384 takes 1.5 + 0.4 + 0.2 GB. Measured on a 2-core Sapphire Rapids VM (`VectorBenchmark`):
 /// top-100 of 1M x 384 in ~19 ms (int8 + re-score, 2 threads; ~28 ms on 1) or ~62 ms exact (2 threads),
 /// recall@100 1.0 on clustered data; a batch of 64 queries in ~2 ms (int8) or ~5 ms (exact) per query.
 ///
@@ -11,22 +11,39 @@
 /// concurrently under a reader-writer lock; writes (`upsert`, `remove`) wait for running reads and run
 /// alone. So the index can sit in a `Sendable` cache as it is, with or without an outer `Mutex`.
 public final class VectorIndex: @unchecked Sendable {
-    /// How `topK` scores.
+    /// How `topK` scores. The quantised scans keep the best `rerank` candidates by approximate score and
+    /// re-score those exactly, so results and scores are exact float32 either way; only recall can suffer.
     public enum Precision: Sendable, Equatable {
         /// Exact float32 scores of every vector. Memory bound: 1.5 GB read for 1M x 384.
         case exact
-        /// An int8 scan (a quarter of the bytes) keeps the best `rerank` candidates by approximate score,
-        /// which are then re-scored exactly; results and scores are exact float32. `rerank` is raised to at
-        /// least `k`; 0 or less means the default, max(400, 4k) (VECTOR_NOTES: recall 0.97-0.98 before
-        /// re-scoring and 1.00 after re-scoring the best 400, 1M x 384).
+        /// An int8 scan (a quarter of the bytes). `rerank` is raised to at least `k`; 0 or less means the
+        /// default, max(400, 4k). VECTOR_NOTES: recall 0.97-0.98 before re-scoring and 1.00 after re-scoring
+        /// the best 400 (1M x 384); the same here on clustered data.
         case int8(rerank: Int)
+        /// An int4 scan (an eighth of the bytes: about half the time of int8 when memory bound, as on one
+        /// core here), same `rerank` rules. Measured recall@100 1.00 with 400 re-scored on clustered dense
+        /// embeddings; vectors with a few dominant components (such as hashed sparse features) quantise
+        /// poorly to 15 levels, so check recall on your data (`VectorBenchmark` prints it) before using it.
+        case int4(rerank: Int)
 
         /// The int8 scan with the default re-scoring depth.
         public static var int8: Precision { .int8(rerank: 0) }
+        /// The int4 scan with the default re-scoring depth.
+        public static var int4: Precision { .int4(rerank: 0) }
 
         func rerankDepth(k: Int) -> Int {
-            guard case .int8(let rerank) = self else { return k }
-            return rerank > 0 ? max(rerank, k) : max(400, 4 * k)
+            switch self {
+            case .exact: k
+            case .int8(let rerank), .int4(let rerank): rerank > 0 ? max(rerank, k) : max(400, 4 * k)
+            }
+        }
+
+        var scan: BlockScanner.Kind {
+            switch self {
+            case .exact: .exact
+            case .int8: .int8
+            case .int4: .int4
+            }
         }
     }
 
@@ -39,8 +56,9 @@ public final class VectorIndex: @unchecked Sendable {
     var ids: [Int64] = []
     /// slot of each id; guarded by `lock`.
     var slots: [Int64: Int32] = [:]
-    /// The largest int8 scale stored so far (never lowered): bounds the int8 error for threshold pruning.
-    var maxScale: Float = 0
+    /// The largest int8 and int4 scales stored so far (never lowered): they bound the quantisation error
+    /// for threshold pruning.
+    var maxScales: (int8: Float, int4: Float) = (0, 0)
     let level: KernelLevel
 
     /// An empty index. `capacity` reserves room for that many vectors up front.
@@ -105,17 +123,18 @@ public final class VectorIndex: @unchecked Sendable {
             let storage = storage
             let parts = Parallel.split(storage.blockCount, into: threads ?? Parallel.activeProcessorCount)
             let maxima = source.withUnsafeBufferPointer { source in
-                Parallel.map(parts.count) { part -> Float in
-                    var largest: Float = 0
+                Parallel.map(parts.count) { part -> (Float, Float) in
+                    var largest: (Float, Float) = (0, 0)
                     for slot in (parts[part].lowerBound * 16)..<min(parts[part].upperBound * 16, source.count) {
                         let i = Int(source[slot])
                         guard i >= 0 else { continue }
-                        largest = max(largest, vectors[i].withUnsafeBufferPointer { storage.write(slot: slot, values: $0) })
+                        let scales = vectors[i].withUnsafeBufferPointer { storage.write(slot: slot, values: $0) }
+                        largest = (max(largest.0, scales.int8), max(largest.1, scales.int4))
                     }
                     return largest
                 }
             }
-            maxScale = max(maxScale, maxima.max() ?? 0)
+            for m in maxima { raiseMaxScales(m) }
         }
     }
 
@@ -125,7 +144,7 @@ public final class VectorIndex: @unchecked Sendable {
             storage.removeAll()
             ids.removeAll(keepingCapacity: true)
             slots.removeAll(keepingCapacity: true)
-            maxScale = 0
+            maxScales = (0, 0)
         }
     }
 
@@ -163,6 +182,11 @@ public final class VectorIndex: @unchecked Sendable {
             ids.append(id)
             slots[id] = Int32(slot)
         }
-        maxScale = max(maxScale, storage.write(slot: slot, values: values))
+        let scales = storage.write(slot: slot, values: values)
+        raiseMaxScales((scales.int8, scales.int4))
+    }
+
+    private func raiseMaxScales(_ scales: (Float, Float)) {
+        maxScales = (max(maxScales.int8, scales.0), max(maxScales.int4, scales.1))
     }
 }

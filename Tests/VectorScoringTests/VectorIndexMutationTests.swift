@@ -19,11 +19,11 @@ struct VectorIndexMutationTests {
         #expect(zip(stored, expected).allSatisfy { abs($0 - $1) < 1e-6 })
     }
 
-    @Test("remove removes: the scan no longer returns it and the moved vector keeps its id", arguments: [false, true])
-    func removeRemoves(int8: Bool) {
+    @Test("remove removes: the scan no longer returns it and the moved vector keeps its id",
+          arguments: [VectorIndex.Precision.exact, .int8(rerank: 200), .int4(rerank: 400)])
+    func removeRemoves(precision: VectorIndex.Precision) {
         let vectors = TestData.random(1_000, dimension: 16, seed: 32)
         let index = TestData.index(vectors)
-        let precision: VectorIndex.Precision = int8 ? .int8(rerank: 200) : .exact
         index.remove(id: 10)
         index.remove(id: 10)
         index.remove(id: 12_345)

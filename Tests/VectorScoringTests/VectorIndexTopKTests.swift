@@ -44,7 +44,7 @@ struct VectorIndexTopKTests {
         let q = Vector(vectors[5])
         let all = TestData.bruteForce(index, ids: vectors.indices.map(Int64.init), query: q, k: 2_000)
         let bar = all[30].score
-        for precision in [VectorIndex.Precision.exact, .int8(rerank: 100)] {
+        for precision in [VectorIndex.Precision.exact, .int8(rerank: 100), .int4(rerank: 300)] {
             let got = index.topK(q, k: 100, threshold: bar, precision: precision)
             #expect(got == Array(all.prefix(31)))
             #expect(got.allSatisfy { $0.score >= bar })
@@ -59,7 +59,7 @@ struct VectorIndexTopKTests {
         let allowed = Set(stride(from: Int64(3), to: 5_000, by: 7)).union([-1, 90_000])
         let q = Vector(TestData.random(1, dimension: 24, seed: 9)[0])
         let expected = TestData.bruteForce(index, ids: allowed.sorted(), query: q, k: 20)
-        for precision in [VectorIndex.Precision.exact, .int8(rerank: 200)] {
+        for precision in [VectorIndex.Precision.exact, .int8(rerank: 200), .int4(rerank: 400)] {
             let got = index.topK(q, k: 20, precision: precision, filter: allowed)
             #expect(got.allSatisfy { allowed.contains($0.id) })
             #expect(got == expected)
@@ -74,17 +74,18 @@ struct VectorIndexTopKTests {
         let q = Vector(TestData.random(1, dimension: 8, seed: 11)[0])
         #expect(index.topK(q, k: 100).count == 20)
         #expect(index.topK(q, k: 100, precision: .int8).count == 20)
+        #expect(index.topK(q, k: 100, precision: .int4).count == 20)
         #expect(index.topK(q, k: 0).isEmpty)
         #expect(VectorIndex(dimension: 8).topK(q, k: 3).isEmpty)
         #expect(VectorIndex(dimension: 8).topK([q, q], k: 3) == [[], []])
     }
 
-    @Test("batch topK equals single topK for each query, exact and int8, 1 and 2 threads")
+    @Test("batch topK equals single topK for each query, exact, int8 and int4, 1 and 2 threads")
     func batchEqualsSingle() {
         let vectors = SyntheticVectors.clustered(count: 20_000, dimension: 64, clusters: 50, seed: 12)
         let index = TestData.index(vectors)
         let queries = SyntheticVectors.clustered(count: 70, dimension: 64, clusters: 50, seed: 13).map(Vector.init)
-        for precision in [VectorIndex.Precision.exact, .int8] {
+        for precision in [VectorIndex.Precision.exact, .int8, .int4] {
             let singles = queries.map { index.topK($0, k: 25, precision: precision, threads: 1) }
             for threads in [1, 2] {
                 #expect(index.topK(queries, k: 25, precision: precision, threads: threads) == singles)

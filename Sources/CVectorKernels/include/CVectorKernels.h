@@ -5,13 +5,16 @@
 // chosen at run time, so one x86-64 binary runs everywhere and still uses AVX-512 VNNI where the
 // CPU has it. Swift cannot do this itself: it has no per-function target attribute, so its SIMD
 // types compile for the baseline (SSE2) unless the whole module is built with -target-cpu, and a
-// binary built that way crashes on older CPUs. The measured gap is quoted in VectorKernels.swift.
+// binary built that way crashes on older CPUs. The measured gap is quoted in KernelLevel.swift.
 //
 // Layouts (16 vectors per block, "lane" = vector within its block):
 // - float32: block b holds dim rows of 16 floats; (lane, d) is at b*dim*16 + d*16 + lane.
 // - int8:    groups = ceil(dim/4); block b holds groups rows of 64 bytes; (lane, d) is at
 //            b*groups*64 + (d/4)*64 + lane*4 + d%4, stored biased as value + 128 (0...255), so that
 //            VNNI's unsigned-by-signed multiply applies directly and the bias is one correction per query.
+// - int4:    ngroups = ceil(dim/8); block b holds ngroups rows of 64 bytes; lane l's 4 bytes of row g are at
+//            b*ngroups*64 + g*64 + l*4, byte t holding dim 8g+t in its low and dim 8g+4+t in its high nibble,
+//            stored biased as value + 8 (1...15).
 
 #include <stddef.h>
 #include <stdint.h>
@@ -46,12 +49,20 @@ void bl_i8_scores(int level, const uint8_t *blocks, size_t nblocks, size_t group
                   const int8_t *queries, size_t nq, size_t qstride, const float *qscales,
                   const int32_t *qsums, float *out, size_t ostride);
 
+/// Approximate scores from the int4 copy, like `bl_i8_scores` with a bias of 8: query j is ngroups*8 int8
+/// values (zero padded) at queries + j*qstride; the stored nibbles are widened to bytes in registers.
+void bl_i4_scores(int level, const uint8_t *blocks, size_t nblocks, size_t ngroups, const float *scales,
+                  const int8_t *queries, size_t nq, size_t qstride, const float *qscales,
+                  const int32_t *qsums, float *out, size_t ostride);
+
 /// Writes the indices i < n with scores[i] >= floor to idx (room for n) and returns how many.
 size_t bl_select_at_least(int level, const float *scores, size_t n, float floor, uint32_t *idx);
 
 /// Normalises `v` (`dim` floats; a zero or non-finite vector becomes zeros) and writes it into lane `lane`
-/// of a float32 block and of an int8 block (layouts above). Returns the int8 scale (max |x| / 127).
-float bl_store_vector(const float *v, size_t dim, float *fblock, uint8_t *bblock, size_t lane);
+/// of a float32, an int8 and an int4 block (layouts above). Returns the int8 scale (max |x| / 127) and
+/// stores the int4 scale (max |x| / 7) in *scale4.
+float bl_store_vector(const float *v, size_t dim, float *fblock, uint8_t *bblock, uint8_t *nblock, size_t lane,
+                      float *scale4);
 
 #ifdef __cplusplus
 }

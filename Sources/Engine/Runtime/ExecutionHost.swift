@@ -74,6 +74,8 @@ final class ExecutionHost {
         vm.setGlobalTable("events", functions: [
             "send": { [unowned self] args in try self.sendEvents(args[1], function: "events.send") },
         ])
+        let context = HostExtensionContext(vm: vm, connection: { [weak self] in self?.batch?.conn }, makeTime: times.make)
+        for ext in services.extensions { try ext.install(into: context) }
     }
 
     // MARK: - helpers

@@ -7,6 +7,8 @@ public struct HostServices: Sendable {
     /// First retry delay in seconds (doubles each attempt, ±25 % jitter, capped at maxRetryDelay).
     public var retryBaseDelay: Double
     public var maxRetryDelay: Double
+    /// Extra globals installed into every workflow VM.
+    public var extensions: [any HostExtension] = []
 
     public init(log: Logger = Logger(label: "blacklight"), retryBaseDelay: Double = 1, maxRetryDelay: Double = 300) {
         self.log = log

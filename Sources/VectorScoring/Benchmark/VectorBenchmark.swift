@@ -8,7 +8,7 @@ import Darwin
 /// The measurements behind the numbers quoted in this module, printed line by line (`blacklight bench vectors`).
 public enum VectorBenchmark {
     /// Builds an index of `count` clustered vectors of `dimension` floats and times: the build, single-query
-    /// top-100 (exact and int8 + re-score, 1 and 2 threads, p50 over `queries` queries, with recall@100),
+    /// top-100 (exact, int8 and int4 + re-score, 1 and 2 threads, p50 over `queries` queries, recall@100),
     /// 64-query batches (per query, 1 and 2 threads), numpy on the same data when python3 with numpy is
     /// installed, and the local embedder on `texts` (e.g. `BenchmarkTexts.load(dataDirectory:)`; synthetic job
     /// texts when empty).
@@ -38,28 +38,31 @@ public enum VectorBenchmark {
             exactResults = singles.map { q in
                 Stopwatch.time(&times) { index.topK(q, k: k, precision: .exact, threads: threads) }
             }
-            log("top-\(k) exact, 1 query, \(threads) thread(s): p50 \(fmt(median(times))) ms")
+            log("top-\(k) exact, 1 query, \(threads) thread(s): p50 \(fmt(median(times))) ms (best \(fmt(times.min()!)))")
         }
-        for threads in [1, 2] {
-            var times: [Double] = []
-            let results = singles.map { q in
-                Stopwatch.time(&times) { index.topK(q, k: k, precision: .int8, threads: threads) }
+        for (name, precision) in [("int8", VectorIndex.Precision.int8), ("int4", .int4)] {
+            for threads in [1, 2] {
+                var times: [Double] = []
+                let results = singles.map { q in
+                    Stopwatch.time(&times) { index.topK(q, k: k, precision: precision, threads: threads) }
+                }
+                log("top-\(k) \(name) + re-score 400, 1 query, \(threads) thread(s): p50 \(fmt(median(times))) ms "
+                    + "(best \(fmt(times.min()!))), recall@\(k) \(fmt(recall(results, exactResults), digits: 4))")
             }
-            log("top-\(k) int8 + re-score 400, 1 query, \(threads) thread(s): p50 \(fmt(median(times))) ms, "
-                + "recall@\(k) \(fmt(recall(results, exactResults), digits: 4))")
         }
 
         let batch = Array(queryVectors.prefix(64))
         let batchExact = index.topK(batch, k: k, precision: .exact, threads: 2)
-        for precision in [VectorIndex.Precision.exact, .int8] {
+        for precision in [VectorIndex.Precision.exact, .int8, .int4] {
             for threads in [1, 2] {
                 var times: [Double] = []
                 var results: [[ScoredID]] = []
                 for _ in 0..<3 {
                     results = Stopwatch.time(&times) { index.topK(batch, k: k, precision: precision, threads: threads) }
                 }
-                let name = precision == .exact ? "exact" : "int8 + re-score"
-                log("top-\(k) \(name), batch of 64, \(threads) thread(s): \(fmt(median(times) / 64)) ms per query"
+                let name = precision == .exact ? "exact" : precision == .int8 ? "int8 + re-score" : "int4 + re-score"
+                log("top-\(k) \(name), batch of 64, \(threads) thread(s): \(fmt(median(times) / 64)) ms per query "
+                    + "(best \(fmt(times.min()! / 64)))"
                     + (precision == .exact ? "" : ", recall@\(k) \(fmt(recall(results, batchExact), digits: 4))"))
             }
         }

@@ -10,18 +10,22 @@ struct BlockScanner {
     let ids: UnsafeBufferPointer<Int64>
     let level: KernelLevel
 
-    /// 64 blocks = 1,024 vectors per kernel call: 1.5 MB of float32 (384-d) or 384 KB of int8 rows, and 4 KB
+    /// Which copy a scan reads.
+    enum Kind: Sendable {
+        case exact, int8, int4
+    }
+
+    /// 64 blocks = 1,024 vectors per kernel call: 1.5 MB of float32 (384-d), 384 KB of int8 rows, and 4 KB
     /// of scores per query, which stay in L1/L2 for the selection that follows.
     static let chunkBlocks = 64
 
-    /// The best `capacity` candidates per query among the plan's blocks, by exact or int8 scores.
+    /// The best `capacity` candidates per query among the plan's blocks, by exact, int8 or int4 scores.
     /// `floors[j]` drops candidates of query j below it. Blocks are shared out over `threads` threads.
-    func scan(_ queries: PreparedQueries, plan: ScanPlan, approximate: Bool, capacity: Int, floors: [Float],
+    func scan(_ queries: PreparedQueries, plan: ScanPlan, kind: Kind, capacity: Int, floors: [Float],
               threads: Int) -> [TopKHeap] {
         let parts = plan.split(into: threads)
         let partials = Parallel.map(parts.count) { part in
-            scanPart(queries, runs: parts[part], masks: plan.masks, approximate: approximate,
-                     capacity: capacity, floors: floors)
+            scanPart(queries, runs: parts[part], masks: plan.masks, kind: kind, capacity: capacity, floors: floors)
         }
         var heaps = partials[0]
         for partial in partials.dropFirst() {
@@ -30,7 +34,7 @@ struct BlockScanner {
         return heaps
     }
 
-    private func scanPart(_ queries: PreparedQueries, runs: [Range<Int>], masks: [UInt16]?, approximate: Bool,
+    private func scanPart(_ queries: PreparedQueries, runs: [Range<Int>], masks: [UInt16]?, kind: Kind,
                           capacity: Int, floors: [Float]) -> [TopKHeap] {
         let nq = queries.count
         let stride = Self.chunkBlocks * 16
@@ -47,13 +51,19 @@ struct BlockScanner {
             var block = run.lowerBound
             while block < run.upperBound {
                 let n = min(Self.chunkBlocks, run.upperBound - block)
-                if approximate {
+                switch kind {
+                case .exact:
+                    bl_f32_scores(level, storage.floats + block * storage.floatsPerBlock, n, storage.dimension,
+                                  queries.floats.baseAddress, nq, queries.dimension, scratch, stride)
+                case .int8:
                     bl_i8_scores(level, storage.bytes + block * storage.bytesPerBlock, n, storage.groups,
                                  storage.scales + block * 16, queries.bytes.baseAddress, nq, queries.byteStride,
                                  queries.scales.baseAddress, queries.sums.baseAddress, scratch, stride)
-                } else {
-                    bl_f32_scores(level, storage.floats + block * storage.floatsPerBlock, n, storage.dimension,
-                                  queries.floats.baseAddress, nq, queries.dimension, scratch, stride)
+                case .int4:
+                    bl_i4_scores(level, storage.nibbles + block * storage.nibbleBytesPerBlock, n,
+                                 storage.nibbleGroups, storage.scales4 + block * 16, queries.bytes.baseAddress, nq,
+                                 queries.byteStride, queries.scales.baseAddress, queries.sums.baseAddress, scratch,
+                                 stride)
                 }
                 let firstSlot = block * 16
                 for j in 0..<nq {

@@ -1,6 +1,7 @@
 /// Queries laid out for the kernels: normalised float32 rows and, for the int8 scan, their quantised copies
 /// (same per-vector scaling as the stored vectors: scale = max |x| / 127, values rounded to -127...127,
-/// zero padded to whole groups of 4). Owns its memory, so the kernels get plain pointers.
+/// zero padded to whole groups of 8 for the int8 and int4 kernels). Owns its memory, so the kernels get plain
+/// pointers.
 final class PreparedQueries {
     let count: Int
     let dimension: Int
@@ -14,7 +15,7 @@ final class PreparedQueries {
     init(_ queries: [Vector], dimension: Int, quantize: Bool) {
         count = queries.count
         self.dimension = dimension
-        byteStride = (dimension + 3) / 4 * 4
+        byteStride = (dimension + 7) / 8 * 8
         floats = .allocate(capacity: max(1, count * dimension))
         bytes = .allocate(capacity: quantize ? max(1, count * byteStride) : 1)
         scales = .allocate(capacity: max(1, count))
