@@ -7,7 +7,8 @@ struct Blacklight: ParsableCommand {
         abstract: "Durable Lua workflows on PostgreSQL.",
         subcommands: [
             DevCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self, SendCommand.self,
-            RunsCommand.self, FunctionsCommand.self, BenchCommand.self,
+            RunsCommand.self, FunctionsCommand.self, DeployCommand.self, RollbackCommand.self, SchedulesCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -55,21 +55,6 @@ struct ProjectOptions: ParsableArguments {
         defer { conn.close() }
         return try EngineMigrations.migrator().migrate(conn)
     }
-
-    /// Loads scripts/ and activates every script that compiles; prints what failed, with file and line.
-    func loadScripts(_ url: String, log: Logger) throws -> ScriptDirectory.LoadResult {
-        let result = ScriptDirectory(root: root).load(services: services)
-        let conn = try PGConnection(url: url)
-        defer { conn.close() }
-        let changes = try Registry().activate(result.workflows, errors: result.errors, retireMissing: true, conn: conn)
-        for change in changes where change.kind != .unchanged {
-            log.info("function \(change.functionID): \(change.kind.rawValue)\(change.version.map { " (version \($0))" } ?? "")")
-        }
-        for error in result.errors {
-            log.error("script not loaded: \(error)")
-        }
-        return result
-    }
 }
 
 /// Logs go to standard error, so command output on standard output stays clean for pipes.

@@ -85,37 +85,3 @@ struct RunsCommand: ParsableCommand {
     }
 }
 
-struct FunctionsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "functions", abstract: "Inspect functions.", subcommands: [List.self])
-
-    struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List functions with their active version and triggers, and scripts that failed to load.")
-        @OptionGroup var project: ProjectOptions
-
-        func run() throws {
-            let (url, cluster) = try project.database()
-            defer { cluster?.stop() }
-            let conn = try PGConnection(url: url)
-            defer { conn.close() }
-            let rows = try conn.query("SELECT id, active_version, config, deployed_at, file FROM blacklight.functions ORDER BY id")
-            for row in rows.rows {
-                let config = row["config"].jsonText.flatMap { try? JSONValue.parse($0) }
-                let def = config.flatMap(WorkflowDefinition.init(config:))
-                let triggers = (def?.triggers ?? []).map { t -> String in
-                    switch t {
-                    case .event(let name, _): return "event \(name)"
-                    case .cron(let e, let tz, _): return "cron \(e)" + (tz.map { " \($0)" } ?? "")
-                    }
-                }.joined(separator: ", ")
-                let version = row["active_version"].stringValue ?? "retired"
-                print("\(row["id"].stringValue ?? "")  \(version)  \(triggers)  \(row["file"].stringValue ?? "")")
-            }
-            let errors = try conn.query("SELECT file, line, message FROM blacklight.load_errors ORDER BY file")
-            for row in errors.rows {
-                let line = row["line"].intValue.map { ":\($0)" } ?? ""
-                print("error \(row["file"].stringValue ?? "")\(line): \(row["message"].stringValue ?? "")")
-            }
-        }
-    }
-}

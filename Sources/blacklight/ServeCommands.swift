@@ -12,7 +12,7 @@ struct DevCommand: ParsableCommand {
     @Option(help: "Worker threads.") var workers = 2
 
     func run() throws {
-        try serve(project: project, workers: workers, scheduler: true, loadScripts: true)
+        try serve(project: project, workers: workers, scheduler: true, loadScripts: true, watch: true)
     }
 }
 
@@ -22,9 +22,10 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var project: ProjectOptions
     @Option(help: "Worker threads.") var workers = 2
+    @Flag(help: "Watch scripts/ and plugins/ and activate edits at once.") var watch = false
 
     func run() throws {
-        try serve(project: project, workers: workers, scheduler: true, loadScripts: true)
+        try serve(project: project, workers: workers, scheduler: true, loadScripts: true, watch: watch)
     }
 }
 
@@ -34,25 +35,34 @@ struct WorkerCommand: ParsableCommand {
 
     @OptionGroup var project: ProjectOptions
     @Option(help: "Worker threads.") var workers = 2
+    @Option(help: "Runs claimed per batch transaction.") var batchSize = 100
 
     func run() throws {
-        try serve(project: project, workers: workers, scheduler: false, loadScripts: false)
+        try serve(project: project, workers: workers, scheduler: false, loadScripts: false, batchSize: batchSize)
     }
 }
 
-private func serve(project: ProjectOptions, workers: Int, scheduler: Bool, loadScripts: Bool) throws {
+private func serve(project: ProjectOptions, workers: Int, scheduler: Bool, loadScripts: Bool, watch: Bool = false,
+                   batchSize: Int = 100) throws {
     let log = project.logger
     let (url, cluster) = try project.database()
     defer { cluster?.stop() }
     let applied = try project.migrate(url)
     if !applied.isEmpty { log.info("applied migrations \(applied.map(String.init).joined(separator: ", "))") }
-    if loadScripts { _ = try project.loadScripts(url, log: log) }
+    let reloader = ScriptReloader(directory: ScriptDirectory(root: project.root), url: url, services: project.services)
+    if loadScripts { try reloader.reload() }
     var options = EngineProcess.Options()
     options.workers = max(1, workers)
     options.scheduler = scheduler
+    options.worker.batchSize = max(1, batchSize)
     options.services = project.services
     let process = EngineProcess(url: url, options: options)
     process.start()
+    let watching = StopFlag()
+    if watch {
+        Thread.detachNewThread { reloader.watch(stop: watching) }
+    }
+    defer { watching.stop() }
     log.info("blacklight is running (\(workers) workers\(scheduler ? ", cron" : "")) on \(redacted(url)); Ctrl-C stops")
     waitForTermination()
     log.info("stopping: finishing leased runs")

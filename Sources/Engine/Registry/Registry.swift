@@ -41,21 +41,7 @@ public struct Registry {
                     changes.append(Change(functionID: def.id, kind: .unchanged, version: hash))
                     continue
                 }
-                try conn.exec("""
-                    INSERT INTO blacklight.functions (id, name, file, active_version, config, deployed_at)
-                    VALUES ($1, $2, $3, $4, $5, $6)
-                    ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file,
-                        active_version = EXCLUDED.active_version, config = EXCLUDED.config, deployed_at = EXCLUDED.deployed_at
-                    """, [.text(def.id), .text(def.name), .text(workflow.bundle.file), .text(hash),
-                          .json(def.config.serialized()), .timestamp(now)])
-                try conn.exec("DELETE FROM blacklight.triggers WHERE function_id = $1", [.text(def.id)])
-                for trigger in def.triggers {
-                    if case .event(let name, let filter) = trigger {
-                        try conn.exec("INSERT INTO blacklight.triggers (function_id, event_name, filter) VALUES ($1, $2, $3)",
-                                      [.text(def.id), .text(name), filter.map { .json($0.serialized()) } ?? .null])
-                    }
-                }
-                try syncSchedules(def, conn: conn, now: now)
+                try makeActive(def, hash: hash, file: workflow.bundle.file, conn: conn, now: now)
                 changes.append(Change(functionID: def.id, kind: previous == nil ? .added : .updated, version: hash))
             }
             let loadedIDs = Set(workflows.map(\.definition.id))
@@ -74,6 +60,59 @@ public struct Registry {
             try conn.exec("SELECT pg_notify('blacklight_functions', '')")
         }
         return changes
+    }
+
+    /// Points a function at a stored version and rebuilds its triggers and schedules from it.
+    func makeActive(_ def: WorkflowDefinition, hash: String, file: String, conn: PGConnection, now: Date) throws {
+        try conn.exec("""
+            INSERT INTO blacklight.functions (id, name, file, active_version, config, deployed_at)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file,
+                active_version = EXCLUDED.active_version, config = EXCLUDED.config, deployed_at = EXCLUDED.deployed_at
+            """, [.text(def.id), .text(def.name), .text(file), .text(hash), .json(def.config.serialized()), .timestamp(now)])
+        try conn.exec("DELETE FROM blacklight.triggers WHERE function_id = $1", [.text(def.id)])
+        for trigger in def.triggers {
+            if case .event(let name, let filter) = trigger {
+                try conn.exec("INSERT INTO blacklight.triggers (function_id, event_name, filter) VALUES ($1, $2, $3)",
+                              [.text(def.id), .text(name), filter.map { .json($0.serialized()) } ?? .null])
+            }
+        }
+        try syncSchedules(def, conn: conn, now: now)
+    }
+
+    /// Reactivates a stored version (`blacklight rollback`): the given one, or the newest version older
+    /// than the active one. Returns the version now active.
+    @discardableResult
+    public func rollback(_ functionID: String, to version: String? = nil, conn: PGConnection, now: Date = Date()) throws -> String {
+        try conn.transaction {
+            let current = try conn.query("SELECT active_version FROM blacklight.functions WHERE id = $1 FOR UPDATE",
+                                         [.text(functionID)]).rows.first
+            guard let current else { throw EngineError(.notFound, "no function with id '\(functionID)'") }
+            let target: PGRow?
+            if let version {
+                target = try conn.query("""
+                    SELECT hash, file, config FROM blacklight.function_versions WHERE function_id = $1 AND hash LIKE $2 || '%'
+                    ORDER BY created_at DESC LIMIT 1
+                    """, [.text(functionID), .text(version)]).rows.first
+                guard target != nil else { throw EngineError(.notFound, "function '\(functionID)' has no version '\(version)'") }
+            } else {
+                target = try conn.query("""
+                    SELECT v.hash, v.file, v.config FROM blacklight.function_versions v
+                    WHERE v.function_id = $1 AND v.hash IS DISTINCT FROM $2
+                      AND v.created_at <= coalesce((SELECT created_at FROM blacklight.function_versions
+                                                    WHERE function_id = $1 AND hash = $2), now())
+                    ORDER BY v.created_at DESC LIMIT 1
+                    """, [.text(functionID), current["active_version"]]).rows.first
+                guard target != nil else { throw EngineError(.notFound, "function '\(functionID)' has no earlier version to roll back to") }
+            }
+            guard let target, let hash = target["hash"].stringValue, let raw = target["config"].jsonText,
+                  let def = WorkflowDefinition(config: try JSONValue.parse(raw)) else {
+                throw EngineError(.notFound, "the stored version of '\(functionID)' cannot be read")
+            }
+            try makeActive(def, hash: hash, file: target["file"].stringValue ?? "", conn: conn, now: now)
+            try conn.exec("SELECT pg_notify('blacklight_functions', $1)", [.text(functionID)])
+            return hash
+        }
     }
 
     func retire(_ id: String, conn: PGConnection) throws {

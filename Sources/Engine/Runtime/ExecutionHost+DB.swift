@@ -27,7 +27,7 @@ extension ExecutionHost {
     /// step's savepoint; outside steps each statement gets its own, so a SQL error never poisons the
     /// batch transaction that other runs share.
     func runSQL(_ args: LuaCallArguments, function: String) throws -> PGResult {
-        let (run, batch) = try requireRun(function)
+        _ = try requireRun(function)
         let text = try args.string(1, name: function)
         var params: [PGValue] = []
         params.reserveCapacity(max(0, args.count - 1))
@@ -36,29 +36,36 @@ extension ExecutionHost {
                 params.append(try sql.parameter(args[i], index: i, function: function))
             }
         }
-        let conn = batch.conn
         do {
-            if var active = run.current {
-                if active.transactional, !active.savepoint {
-                    try conn.exec("SAVEPOINT bl_step")
-                    active.savepoint = true
-                    run.current = active
-                }
-                return try conn.query(text, params)
-            }
-            try conn.exec("SAVEPOINT bl_stmt")
-            do {
-                let result = try conn.query(text, params)
-                try conn.exec("RELEASE SAVEPOINT bl_stmt")
-                return result
-            } catch {
-                _ = try? conn.exec("ROLLBACK TO SAVEPOINT bl_stmt")
-                _ = try? conn.exec("RELEASE SAVEPOINT bl_stmt")
-                throw error
-            }
+            return try guarded(function) { conn in try conn.query(text, params) }
         } catch let error as PGError {
             throw EngineError(.database, "\(function): \(error.message)" + (error.sqlState.map { " (SQLSTATE \($0))" } ?? ""),
                               context: "in: " + String(text.prefix(200)))
+        }
+    }
+
+    /// Runs engine or script SQL for the executing run: inside a step in the step's savepoint (opened on
+    /// first use), outside steps in a savepoint of its own, in autocommit for `transaction = false` steps.
+    func guarded<T>(_ function: String, _ body: (PGConnection) throws -> T) throws -> T {
+        let (run, batch) = try requireRun(function)
+        let conn = batch.conn
+        if var active = run.current {
+            if active.transactional, !active.savepoint {
+                try conn.exec("SAVEPOINT bl_step")
+                active.savepoint = true
+                run.current = active
+            }
+            return try body(conn)
+        }
+        try conn.exec("SAVEPOINT bl_stmt")
+        do {
+            let result = try body(conn)
+            try conn.exec("RELEASE SAVEPOINT bl_stmt")
+            return result
+        } catch {
+            _ = try? conn.exec("ROLLBACK TO SAVEPOINT bl_stmt")
+            _ = try? conn.exec("RELEASE SAVEPOINT bl_stmt")
+            throw error
         }
     }
 

@@ -71,6 +71,7 @@ final class ExecutionHost {
         installDB()
         installJSON()
         installLog()
+        installCron()
         vm.setGlobalTable("events", functions: [
             "send": { [unowned self] args in try self.sendEvents(args[1], function: "events.send") },
         ])

@@ -1,0 +1,91 @@
+import ArgumentParser
+import BlacklightCore
+import Engine
+import Foundation
+import PGStore
+
+struct DeployCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Validate every script bundle, then activate them all in one transaction (all or nothing).")
+
+    @OptionGroup var project: ProjectOptions
+    @Argument(help: "Project folder with scripts/ and plugins/ (default: --dir or the current folder).") var folder: String?
+    @Flag(name: .customLong("dry-run"), help: "Only validate and show what would change.") var dryRun = false
+
+    func run() throws {
+        let root = folder.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? project.root
+        let loaded = ScriptDirectory(root: root).load(services: project.services)
+        if !loaded.errors.isEmpty {
+            for error in loaded.errors { print("error \(error)") }
+            throw ExitCode(1)
+        }
+        let (url, cluster) = try project.database()
+        defer { cluster?.stop() }
+        _ = try project.migrate(url)
+        let conn = try PGConnection(url: url)
+        defer { conn.close() }
+        let changes = dryRun
+            ? try Registry().diff(loaded.workflows, conn: conn)
+            : try Registry().activate(loaded.workflows, errors: [], retireMissing: true, conn: conn)
+        for change in changes.sorted(by: { $0.functionID < $1.functionID }) {
+            print("\(RunFormatting.pad(change.kind.rawValue, 9)) \(RunFormatting.pad(change.functionID, 30)) \(change.version ?? "-")")
+        }
+        let changed = changes.filter { $0.kind != .unchanged }.count
+        print(dryRun ? "dry run: \(changed) change(s) would be made; nothing was activated" : "deployed: \(changed) change(s)")
+    }
+}
+
+struct RollbackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback", abstract: "Reactivate an earlier version of a function.")
+
+    @OptionGroup var project: ProjectOptions
+    @Argument(help: "Function id.") var functionID: String
+    @Option(help: "Version hash (or a prefix); default: the version before the active one.") var to: String?
+
+    func run() throws {
+        let (url, cluster) = try project.database()
+        defer { cluster?.stop() }
+        let conn = try PGConnection(url: url)
+        defer { conn.close() }
+        do {
+            let version = try Registry().rollback(functionID, to: to, conn: conn)
+            print("\(functionID): version \(version) is active")
+        } catch let error as EngineError {
+            throw ValidationError(error.message)
+        }
+    }
+}
+
+struct SchedulesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schedules", abstract: "Cron schedules: from scripts' triggers and created at run time.",
+        subcommands: [List.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every schedule with its next tick.")
+        @OptionGroup var project: ProjectOptions
+
+        func run() throws {
+            let (url, cluster) = try project.database()
+            defer { cluster?.stop() }
+            let conn = try PGConnection(url: url)
+            defer { conn.close() }
+            let rows = try conn.query("""
+                SELECT id, function_id, expression, timezone, event_name, last_tick FROM blacklight.schedules ORDER BY id
+                """)
+            print("SCHEDULE                        EXPRESSION        TARGET                          NEXT TICK")
+            let iso = ISO8601DateFormatter()
+            for row in rows.rows {
+                let zone = row["timezone"].stringValue.flatMap(TimeZone.init(identifier:))
+                let expression = row["expression"].stringValue ?? ""
+                let next = (try? CronExpression(expression, timeZone: zone))?.next(after: Date()).map { iso.string(from: $0) } ?? "-"
+                let target = row["function_id"].stringValue.map { "function \($0)" } ?? "event \(row["event_name"].stringValue ?? "")"
+                let id = (row["id"].stringValue ?? "").replacingOccurrences(of: "user:", with: "")
+                print(RunFormatting.pad(id, 30) + "  " + RunFormatting.pad(expression, 16) + "  " + RunFormatting.pad(target, 30)
+                      + "  " + next + (row["timezone"].stringValue.map { " (\($0))" } ?? ""))
+            }
+        }
+    }
+}

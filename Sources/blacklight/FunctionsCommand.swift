@@ -1,0 +1,69 @@
+import ArgumentParser
+import BlacklightCore
+import Engine
+import Foundation
+import PGStore
+
+struct FunctionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "functions", abstract: "Inspect functions.", subcommands: [List.self, History.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List functions with their active version and triggers, and scripts that failed to load.")
+        @OptionGroup var project: ProjectOptions
+
+        func run() throws {
+            let (url, cluster) = try project.database()
+            defer { cluster?.stop() }
+            let conn = try PGConnection(url: url)
+            defer { conn.close() }
+            let rows = try conn.query("SELECT id, active_version, config, deployed_at, file FROM blacklight.functions ORDER BY id")
+            print("FUNCTION                        VERSION           DEPLOYED              TRIGGERS")
+            for row in rows.rows {
+                let config = row["config"].jsonText.flatMap { try? JSONValue.parse($0) }
+                let def = config.flatMap(WorkflowDefinition.init(config:))
+                let triggers = (def?.triggers ?? []).map { t -> String in
+                    switch t {
+                    case .event(let name, _): return "event \(name)"
+                    case .cron(let e, let tz, _): return "cron \(e)" + (tz.map { " \($0)" } ?? "")
+                    }
+                }.joined(separator: ", ")
+                let version = row["active_version"].stringValue ?? "retired"
+                let deployed = row["deployed_at"].dateValue.map { ISO8601DateFormatter().string(from: $0) } ?? "-"
+                print(RunFormatting.pad(row["id"].stringValue ?? "", 30) + "  " + RunFormatting.pad(version, 16) + "  "
+                      + RunFormatting.pad(deployed, 20) + "  " + triggers + "  (" + (row["file"].stringValue ?? "") + ")")
+            }
+            let errors = try conn.query("SELECT file, line, message FROM blacklight.load_errors ORDER BY file")
+            for row in errors.rows {
+                let line = row["line"].intValue.map { ":\($0)" } ?? ""
+                print("error \(row["file"].stringValue ?? "")\(line): \(row["message"].stringValue ?? "")")
+            }
+        }
+    }
+
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the stored versions of a function, newest first.")
+        @OptionGroup var project: ProjectOptions
+        @Argument(help: "Function id.") var functionID: String
+
+        func run() throws {
+            let (url, cluster) = try project.database()
+            defer { cluster?.stop() }
+            let conn = try PGConnection(url: url)
+            defer { conn.close() }
+            let active = try conn.query("SELECT active_version FROM blacklight.functions WHERE id = $1", [.text(functionID)]).rows.first
+            guard let active else { throw ValidationError("no function with id '\(functionID)'") }
+            let versions = try conn.query("""
+                SELECT hash, file, created_at, length(source) AS bytes FROM blacklight.function_versions
+                WHERE function_id = $1 ORDER BY created_at DESC
+                """, [.text(functionID)])
+            print("VERSION           CREATED               FILE")
+            for row in versions.rows {
+                let hash = row["hash"].stringValue ?? ""
+                let mark = hash == active["active_version"].stringValue ? "  (active)" : ""
+                let created = row["created_at"].dateValue.map { ISO8601DateFormatter().string(from: $0) } ?? "-"
+                print(RunFormatting.pad(hash, 16) + "  " + RunFormatting.pad(created, 20) + "  " + (row["file"].stringValue ?? "") + mark)
+            }
+        }
+    }
+}
