@@ -6,7 +6,41 @@ import PGStore
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print their figures.", subcommands: [EngineBench.self])
+        commandName: "bench", abstract: "Benchmarks that print their figures.", subcommands: [EngineBench.self, ReloadBench.self])
+}
+
+/// `blacklight bench reload`: save → active and deploy → every worker swapped.
+struct ReloadBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "reload", abstract: "Hot-reload and deploy latency.")
+
+    @OptionGroup var project: ProjectOptions
+    @Option(help: "Saves and deploys to time.") var rounds = 20
+    @Option(help: "Worker processes' listeners to swap.") var workers = 3
+
+    func run() throws {
+        let (baseURL, cluster) = try project.database()
+        defer { cluster?.stop() }
+        try withScratchDatabase(baseURL) { url in
+            _ = try project.migrate(url)
+            var services = project.services
+            services.log.logLevel = .warning
+            try ReloadBenchmark.run(url: url, rounds: rounds, workers: workers, services: services) { print($0) }
+        }
+    }
+}
+
+/// Runs `body` against a fresh database next to `baseURL`, dropped afterwards.
+func withScratchDatabase(_ baseURL: String, _ body: (String) throws -> Void) throws {
+    let dbName = "blacklight_bench_\(getpid())"
+    let admin = try PGConnection(url: baseURL)
+    try admin.exec("CREATE DATABASE \(dbName)")  // name built from our pid only, never from input
+    defer {
+        _ = try? admin.exec("DROP DATABASE IF EXISTS \(dbName) WITH (FORCE)")
+        admin.close()
+    }
+    guard var parts = URLComponents(string: baseURL) else { throw ValidationError("cannot parse the database URL") }
+    parts.path = "/" + dbName
+    try body(parts.string ?? baseURL)
 }
 
 /// `blacklight bench engine`: ingest rate, drain rate of one-step runs, and event-to-first-step latency
@@ -37,16 +71,10 @@ struct EngineBench: ParsableCommand {
     func run() throws {
         let (baseURL, cluster) = try project.database()
         defer { cluster?.stop() }
-        let dbName = "blacklight_bench_\(getpid())"
-        let admin = try PGConnection(url: baseURL)
-        try admin.exec("CREATE DATABASE \(dbName)")  // name built from our pid only, never from input
-        defer {
-            _ = try? admin.exec("DROP DATABASE IF EXISTS \(dbName) WITH (FORCE)")
-            admin.close()
-        }
-        guard var parts = URLComponents(string: baseURL) else { throw ValidationError("cannot parse the database URL") }
-        parts.path = "/" + dbName
-        let url = parts.string ?? baseURL
+        try withScratchDatabase(baseURL) { url in try bench(url) }
+    }
+
+    private func bench(_ url: String) throws {
         _ = try project.migrate(url)
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blacklight-bench-\(getpid())")

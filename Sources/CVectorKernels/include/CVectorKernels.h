@@ -35,9 +35,9 @@ int bl_best_kernel_level(void);
 
 /// Exact float32 scores of `nq` queries against `nblocks` blocks starting at `blocks`.
 /// Query j is `dim` floats at queries + j*qstride; its score for (block b, lane l) goes to
-/// out[j*ostride + b*16 + l]. Every level accumulates each score with the same sequence of operations
-/// (d = 0, 1, 2, ... in one accumulator), whatever the number of queries, so batch and single scans,
-/// and re-scoring, give bit-identical scores on one machine.
+/// out[j*ostride + b*16 + l]. Within a level every score is accumulated by the same sequence of operations
+/// (d = 0, 1, 2, ... into one accumulator) whatever the number of queries or blocks, so batch scans, single
+/// scans and re-scoring give bit-identical scores on one machine.
 void bl_f32_scores(int level, const float *blocks, size_t nblocks, size_t dim,
                    const float *queries, size_t nq, size_t qstride, float *out, size_t ostride);
 
