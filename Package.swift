@@ -20,12 +20,23 @@ let package = Package(
         .target(name: "CLuaBridge", dependencies: ["CLua"]),
 
         .target(name: "BlacklightCore"),
+        // C kernels with runtime CPU dispatch (AVX-512/AVX2 paths, portable fallback) for the scans.
+        .target(name: "CVectorKernels"),
+        .target(name: "VectorScoring", dependencies: ["CVectorKernels"]),
         .target(name: "LuaHost", dependencies: ["CLua", "CLuaBridge"]),
         .target(name: "PGStore", dependencies: ["CLibPQ"]),
         .target(
             name: "Engine",
             dependencies: [
                 "BlacklightCore", "LuaHost", "PGStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Migrations")]
+        ),
+        .target(
+            name: "Matching",
+            dependencies: [
+                "Engine", "VectorScoring", "PGStore", "LuaHost", "BlacklightCore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Migrations")]
@@ -41,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "blacklight",
             dependencies: [
-                "Engine", "PGStore", "BlacklightCore", "Server",
+                "Engine", "PGStore", "BlacklightCore", "Server", "Matching", "VectorScoring",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -49,6 +60,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["PGStore"]),
 
         .testTarget(name: "BlacklightCoreTests", dependencies: ["BlacklightCore"]),
+        .testTarget(name: "VectorScoringTests", dependencies: ["VectorScoring"]),
+        .testTarget(name: "MatchingTests", dependencies: ["Matching", "Engine", "PGStore", "LuaHost", "BlacklightCore", "VectorScoring", "TestSupport"]),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost"]),
         .testTarget(name: "PGStoreTests", dependencies: ["PGStore", "TestSupport"]),
         .testTarget(

@@ -8,6 +8,10 @@
 
 #define BL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma")))
 #define BL_INLINE static inline __attribute__((always_inline))
+/// How far ahead the int4 scan prefetches. Without it the int4 scan ran at ~10 GB/s (19 ms for 1M x 384 on
+/// one core) although it does little work per byte; 8, 16 and 32 KB ahead gave 15, 13 and 18 ms, memory
+/// bound at ~14.5 GB/s. The int8 scan was already memory bound (25 ms) and gained nothing from it.
+#define BL_PREFETCH_DISTANCE 16384
 
 /// Two blocks (b1 may equal b0 for an odd last block; then its results are not stored) against G queries.
 BL_AVX512 BL_INLINE void f32_pair(const float *b0, const float *b1, int store1, size_t dim, const float *q,
@@ -110,6 +114,8 @@ BL_AVX512 BL_INLINE void i4_pair(const uint8_t *b0, const uint8_t *b1, int store
     for (int j = 0; j < G; j++) { a0[j] = _mm512_setzero_si512(); a1[j] = _mm512_setzero_si512(); }
     for (int j = 0; j < 4; j++) { h0[j] = _mm512_setzero_si512(); h1[j] = _mm512_setzero_si512(); }
     for (size_t g = 0; g < ngroups; g++) {
+        _mm_prefetch((const char *)(b0 + g * 64 + BL_PREFETCH_DISTANCE), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b1 + g * 64 + BL_PREFETCH_DISTANCE), _MM_HINT_T0);
         const __m512i x0 = _mm512_loadu_si512((const void *)(b0 + g * 64));
         const __m512i x1 = _mm512_loadu_si512((const void *)(b1 + g * 64));
         const __m512i lo0 = _mm512_and_si512(x0, nibble), hi0 = _mm512_and_si512(_mm512_srli_epi16(x0, 4), nibble);

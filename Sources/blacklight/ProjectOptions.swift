@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Logging
+import Matching
 import PGStore
 
 /// Options every command shares: where the project is and which database to use.
@@ -26,6 +27,7 @@ struct ProjectOptions: ParsableArguments {
 
     var services: HostServices {
         var s = HostServices(log: logger)
+        s.extensions = [MatchingExtension()]
         if let base = ProcessInfo.processInfo.environment["BLACKLIGHT_RETRY_BASE_DELAY"].flatMap(Double.init) {
             s.retryBaseDelay = base
         }
@@ -53,7 +55,9 @@ struct ProjectOptions: ParsableArguments {
     func migrate(_ url: String) throws -> [Int] {
         let conn = try PGConnection(url: url)
         defer { conn.close() }
-        return try EngineMigrations.migrator().migrate(conn)
+        let applied = try EngineMigrations.migrator().migrate(conn)
+        _ = try AppSchema.migrator().migrate(conn)
+        return applied
     }
 }
 

@@ -1,6 +1,8 @@
 import ArgumentParser
+import BlacklightCore
 import Engine
 import Foundation
+import Matching
 import PGStore
 
 struct DevCommand: ParsableCommand {
@@ -10,9 +12,10 @@ struct DevCommand: ParsableCommand {
 
     @OptionGroup var project: ProjectOptions
     @Option(help: "Worker threads.") var workers = 2
+    @Flag(name: .customLong("no-demo"), help: "Do not load the demo data set on first start.") var noDemo = false
 
     func run() throws {
-        try serve(project: project, workers: workers, scheduler: true, loadScripts: true, watch: true)
+        try serve(project: project, workers: workers, scheduler: true, loadScripts: true, watch: true, demo: !noDemo)
     }
 }
 
@@ -43,7 +46,7 @@ struct WorkerCommand: ParsableCommand {
 }
 
 private func serve(project: ProjectOptions, workers: Int, scheduler: Bool, loadScripts: Bool, watch: Bool = false,
-                   batchSize: Int = 100) throws {
+                   batchSize: Int = 100, demo: Bool = false) throws {
     let log = project.logger
     let (url, cluster) = try project.database()
     defer { cluster?.stop() }
@@ -51,6 +54,7 @@ private func serve(project: ProjectOptions, workers: Int, scheduler: Bool, loadS
     if !applied.isEmpty { log.info("applied migrations \(applied.map(String.init).joined(separator: ", "))") }
     let reloader = ScriptReloader(directory: ScriptDirectory(root: project.root), url: url, services: project.services)
     if loadScripts { try reloader.reload() }
+    if demo { try loadDemoOnFirstStart(project: project, url: url) }
     var options = EngineProcess.Options()
     options.workers = max(1, workers)
     options.scheduler = scheduler
@@ -87,4 +91,36 @@ struct MigrateCommand: ParsableCommand {
         let applied = try project.migrate(url)
         print(applied.isEmpty ? "database is up to date" : "applied migrations: \(applied.map(String.init).joined(separator: ", "))")
     }
+}
+
+/// On the first start of `dev` (no jobs yet) loads the demo data and sends the events that make
+/// matches appear, so a newcomer sees the workflows at work.
+private func loadDemoOnFirstStart(project: ProjectOptions, url: String) throws {
+    let log = project.logger
+    let conn = try PGConnection(url: url)
+    defer { conn.close() }
+    guard try conn.query("SELECT count(*) FROM job_postings").rows.first?[0].intValue == 0 else { return }
+    guard let dir = ONetData.locate(from: project.root) else {
+        log.warning("demo data not loaded: ../shared/data not found (set BLACKLIGHT_DATA_DIR)")
+        return
+    }
+    let demo = DemoData(data: try ONetData.load(dir))
+    let roles = try demo.insertRoles(conn)
+    let jobs = try demo.insertJobs(conn, roleIDs: roles, count: 800, roleCount: 40)
+    let provider = EmbeddingProvider.fromEnvironment()
+    let candidates = try demo.insertCandidates(conn, roleIDs: roles, count: 300, roleCount: 40) { text, skills in
+        (try? provider.embed([(text, skills)]).first?.values) ?? []
+    }
+    var events: [EventStore.Event] = []
+    for start in stride(from: 0, to: jobs.count, by: 200) {
+        let ids = jobs[start..<min(jobs.count, start + 200)].map { JSONValue.int($0) }
+        events.append(EventStore.Event(name: "jobs/imported", data: ["job_ids": .array(ids), "batch_id": .string("demo-\(start / 200)"),
+                                                                   "source": "demo"]))
+    }
+    for id in candidates.prefix(10) {
+        events.append(EventStore.Event(name: "job-match/generate-candidate",
+                                       data: ["candidate_id": .int(id), "tenant_id": "demo", "trigger": "manual"]))
+    }
+    _ = try EventStore().send(events, conn: conn)
+    log.info("demo data loaded: \(roles.count) O*NET roles, \(jobs.count) jobs, \(candidates.count) candidates; matching events sent")
 }

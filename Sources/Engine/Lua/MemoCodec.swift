@@ -8,9 +8,10 @@ import LuaHost
 ///
 /// Encoding: nil → null; sequence tables → arrays; string-keyed tables → objects; an empty table → {};
 /// any other table → {"$lua": [[key, value], ...]}; a time → {"$time": "ISO-8601"}; a float that JSON
-/// cannot hold (nan, ±inf) → {"$num": "nan" | "inf" | "-inf"}.
+/// cannot hold (nan, ±inf) → {"$num": "nan" | "inf" | "-inf"}; a vector → {"$vec": [floats]}.
 struct MemoCodec {
     let times: TimeType?
+    var vectors: VectorBridge? = nil
 
     struct EncodeError: Error, CustomStringConvertible {
         let description: String
@@ -32,6 +33,9 @@ struct MemoCodec {
         case .userdata(let ref):
             if let times, let time = times.time(of: ref) {
                 return .object(["$time": .string(TimeValue.iso(time.seconds))])
+            }
+            if let floats = vectors?.fromLua(ref) {
+                return .object(["$vec": .array(floats.map { .double(Double($0)) })])
             }
             throw EncodeError(description: "a userdata value cannot be stored as a step output")
         }
@@ -75,6 +79,9 @@ struct MemoCodec {
                 }
                 if case .string(let iso)? = members["$time"], let times, let seconds = TimeValue.parse(iso) {
                     return times.make(seconds)
+                }
+                if case .array(let items)? = members["$vec"], let vectors {
+                    return vectors.toLua(items.map { Float($0.doubleValue ?? 0) })
                 }
                 if case .string(let n)? = members["$num"] {
                     switch n {

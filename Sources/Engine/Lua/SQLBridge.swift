@@ -9,6 +9,8 @@ import PGStore
 /// SQL → Lua: jsonb is decoded into tables, arrays into sequences, timestamps into times.
 struct SQLBridge {
     let times: TimeType
+    /// Set by an extension that represents `real[]` (embeddings) as vector userdata.
+    var vectors: VectorBridge? = nil
 
     func parameter(_ value: LuaValue, index: Int, function: String) throws -> PGValue {
         switch value {
@@ -19,6 +21,7 @@ struct SQLBridge {
         case .string(let s): return .text(s)
         case .userdata(let ref):
             if let t = times.time(of: ref) { return .timestamp(Date(timeIntervalSince1970: t.seconds)) }
+            if let floats = vectors?.fromLua(ref) { return .float4Array(floats) }
             throw EngineError.lua("bad argument #\(index) to '\(function)' (cannot bind a userdata value as a SQL parameter)")
         case .function:
             throw EngineError.lua("bad argument #\(index) to '\(function)' (cannot bind a function as a SQL parameter)")
@@ -27,7 +30,7 @@ struct SQLBridge {
                 return .array(try t.array.map { try parameter($0, index: index, function: function) })
             }
             if t.hash.isEmpty, t.array.isEmpty { return .text("{}") }
-            let codec = MemoCodec(times: times)
+            let codec = MemoCodec(times: times, vectors: vectors)
             do {
                 return .json(try codec.encode(value).serialized())
             } catch {
@@ -55,9 +58,11 @@ struct SQLBridge {
         case .timestamp(let date): return times.make(date.timeIntervalSince1970)
         case .json(let raw):
             guard let json = try? JSONValue.parse(raw) else { return .string(raw) }
-            return MemoCodec(times: times).decode(json)
+            return MemoCodec(times: times, vectors: vectors).decode(json)
         case .array(let items): return .table(LuaTable(array: items.map(value), hash: []))
-        case .float4Array(let floats): return .table(LuaTable(array: floats.map { .number(Double($0)) }, hash: []))
+        case .float4Array(let floats):
+            if let vectors { return vectors.toLua(floats) }
+            return .table(LuaTable(array: floats.map { .number(Double($0)) }, hash: []))
         }
     }
 
@@ -70,5 +75,16 @@ struct SQLBridge {
             hash.append((key: .string(name), value: v))
         }
         return .table(LuaTable(array: [], hash: hash))
+    }
+}
+
+/// How `real[]` values cross into Lua and back when an extension provides vector userdata.
+public struct VectorBridge {
+    public var toLua: ([Float]) -> LuaValue
+    public var fromLua: (LuaRef) -> [Float]?
+
+    public init(toLua: @escaping ([Float]) -> LuaValue, fromLua: @escaping (LuaRef) -> [Float]?) {
+        self.toLua = toLua
+        self.fromLua = fromLua
     }
 }

@@ -24,8 +24,10 @@ final class ExecutionHost {
     /// Starts a new batch transaction after such a step.
     var resumeBatch: (() throws -> Void)?
 
-    var codec: MemoCodec { MemoCodec(times: times) }
-    var sql: SQLBridge { SQLBridge(times: times) }
+    var codec: MemoCodec { MemoCodec(times: times, vectors: vectors) }
+    var sql: SQLBridge { SQLBridge(times: times, vectors: vectors) }
+    /// Set by an extension (see HostExtensionContext.setVectorBridge).
+    var vectors: VectorBridge?
 
     init(vm: LuaVM, services: HostServices, file: String) {
         self.vm = vm
@@ -75,7 +77,8 @@ final class ExecutionHost {
         vm.setGlobalTable("events", functions: [
             "send": { [unowned self] args in try self.sendEvents(args[1], function: "events.send") },
         ])
-        let context = HostExtensionContext(vm: vm, connection: { [weak self] in self?.batch?.conn }, makeTime: times.make)
+        let context = HostExtensionContext(vm: vm, connection: { [weak self] in self?.batch?.conn }, makeTime: times.make,
+                                           setVectorBridge: { [weak self] in self?.vectors = $0 })
         for ext in services.extensions { try ext.install(into: context) }
     }
 

@@ -8,6 +8,8 @@ public struct HostExtensionContext {
     public let connection: () -> PGConnection?
     /// Makes a `time` value, so extensions return times the same way `db` does.
     public let makeTime: (Double) -> LuaValue
+    /// Lets `db.*` return `real[]` columns as the extension's vector values and bind them back.
+    public let setVectorBridge: (VectorBridge) -> Void
 }
 
 /// Adds globals to every workflow VM (e.g. `vec` and `embed` from the matching layer), keeping the

@@ -1,0 +1,177 @@
+import BlacklightCore
+import Engine
+import Foundation
+import LuaHost
+import PGStore
+import VectorScoring
+
+/// The job-matching layer's Lua API: `vec` (vectors as userdata, cosine/dot, top-k over the cached
+/// active-job embeddings, many-against-many), `embed` (the configured embedding provider) and
+/// `match` (native per-pair scoring with the rules from plugins/matching.lua, and storing matches).
+public struct MatchingExtension: HostExtension {
+    public let provider: EmbeddingProvider
+    public var dimension: Int {
+        switch provider {
+        case .local(let e): return e.dimension
+        case .openAI(_, _, _, let d): return d
+        }
+    }
+
+    public init(provider: EmbeddingProvider = .fromEnvironment()) {
+        self.provider = provider
+    }
+
+    public func install(into context: HostExtensionContext) throws {
+        let vm = context.vm
+        VectorBox.install(vm)
+        let toLua: ([Float]) -> LuaValue = { vm.pushableUserdata(VectorBox(Vector($0)), type: VectorBox.typeName) }
+        let make: (Vector) -> LuaValue = { vm.pushableUserdata(VectorBox($0), type: VectorBox.typeName) }
+        let box: (LuaValue) -> Vector? = { value in
+            switch value {
+            case .userdata(let ref): return (vm.object(of: ref) as? VectorBox)?.vector
+            case .table(let t) where !t.array.isEmpty: return Vector(t.array.map { Float($0.asDouble ?? 0) })
+            default: return nil
+            }
+        }
+        context.setVectorBridge(VectorBridge(toLua: toLua, fromLua: { ref in (vm.object(of: ref) as? VectorBox)?.vector.values }))
+        func vector(_ args: LuaCallArguments, _ i: Int, _ name: String) throws -> Vector {
+            guard let v = box(args[i]) else {
+                throw MatchingError("bad argument #\(i) to '\(name)' (vector expected, got \(args.typeName(i)))")
+            }
+            return v
+        }
+        func connection(_ name: String) throws -> PGConnection {
+            guard let conn = context.connection() else { throw MatchingError("\(name) is only available while a run executes") }
+            return conn
+        }
+        let dimension = self.dimension
+        let provider = self.provider
+
+        vm.setGlobalTable("vec", functions: [
+            "new": { args in [make(try vector(args, 1, "vec.new"))] },
+            "normalize": { args in [make(try vector(args, 1, "vec.normalize").normalized())] },
+            "dot": { args in [.number(Double(VectorMath.dot(try vector(args, 1, "vec.dot"), try vector(args, 2, "vec.dot"))))] },
+            "cosine": { args in
+                [.number(Double(VectorMath.cosine(try vector(args, 1, "vec.cosine"), try vector(args, 2, "vec.cosine"))))]
+            },
+            "is": { args in [.bool({ if case .userdata = args[1] { return box(args[1]) != nil } else { return false } }())] },
+            // Top-k cosine of one query over the cached embeddings of active jobs.
+            "top_k": { args in
+                let query = try vector(args, 1, "vec.top_k")
+                let opts = try args.optionalTable(2, name: "vec.top_k") ?? LuaTable()
+                let k = Int(opts["k"]?.asInt ?? 10)
+                let threshold = opts["threshold"]?.asDouble.map(Float.init)
+                let precision: VectorIndex.Precision = opts["precision"]?.asString == "int8" ? .int8(rerank: max(400, 4 * k)) : .exact
+                let index = try JobCache.shared.refresh(try connection("vec.top_k"), dimension: query.dimension)
+                let hits = index.topK(query.normalized(), k: k, threshold: threshold, precision: precision)
+                return [.table(LuaTable(array: hits.map { .table(LuaTable.from(["id": .int($0.id), "score": .number(Double($0.score))])) }))]
+            },
+            // Cosine of every vector in `a` against every vector in `b`: rows follow `a`.
+            "matrix": { args in
+                let a = try args.table(1, name: "vec.matrix").array.map { v -> Vector in
+                    guard let x = box(v) else { throw MatchingError("vec.matrix: every item must be a vector") }
+                    return x
+                }
+                let b = try args.table(2, name: "vec.matrix").array.map { v -> Vector in
+                    guard let x = box(v) else { throw MatchingError("vec.matrix: every item must be a vector") }
+                    return x
+                }
+                let m = BatchScoring.cosineMatrix(a, b)
+                return [.table(LuaTable(array: m.map { row in .table(LuaTable(array: row.map { .number(Double($0)) })) }))]
+            },
+        ])
+
+        vm.setGlobalTable("embed", functions: [
+            "text": { args in
+                let text = try args.string(1, name: "embed.text")
+                let skills = (try args.optionalTable(2, name: "embed.text"))?.array.compactMap(\.asString) ?? []
+                guard let v = try provider.embed([(text, skills)]).first else { return [.nil] }
+                return [make(v)]
+            },
+            // embed.batch({ {text = ..., skills = {...}}, ... }) → list of vectors, in order.
+            "batch": { args in
+                let items = try args.table(1, name: "embed.batch").array
+                let inputs = try items.enumerated().map { i, item -> (text: String, skills: [String]) in
+                    switch item {
+                    case .string(let s): return (s, [])
+                    case .table(let t):
+                        guard let text = t["text"]?.asString else { throw MatchingError("embed.batch: item \(i + 1) needs 'text'") }
+                        return (text, t["skills"]?.asTable?.array.compactMap(\.asString) ?? [])
+                    default: throw MatchingError("embed.batch: item \(i + 1) must be a string or {text = ..., skills = {...}}")
+                    }
+                }
+                return [.table(LuaTable(array: try provider.embed(inputs).map(make)))]
+            },
+            "provider": { _ in [.string(provider.name)] },
+            "dimension": { _ in [.int(Int64(dimension))] },
+        ])
+
+        vm.setGlobalTable("match", functions: [
+            // match.store(pairs_sql, params, rules, {mode = "insert_new" | "upsert" | "replace_candidate"})
+            "store": { args in
+                let sql = try args.string(1, name: "match.store")
+                let params = (try args.optionalTable(2, name: "match.store"))?.array ?? []
+                let rules = Self.rules(try args.optionalTable(3, name: "match.store"))
+                let opts = try args.optionalTable(4, name: "match.store") ?? LuaTable()
+                let modeName = opts["mode"]?.asString ?? "insert_new"
+                guard let mode = MatchStore.Mode(rawValue: modeName) else {
+                    throw MatchingError("match.store: unknown mode '\(modeName)' (use insert_new, upsert or replace_candidate)")
+                }
+                let bound = try params.map(Self.parameter)
+                let stats = try MatchStore(conn: try connection("match.store"), rules: rules, dimension: dimension)
+                    .store(pairsSQL: sql, params: bound, mode: mode)
+                return [.table(LuaTable.from(["pairs": .int(Int64(stats.pairs)), "stored": .int(Int64(stats.stored)),
+                                              "recommended": .int(Int64(stats.recommended)), "removed": .int(Int64(stats.removed))]))]
+            },
+            // match.score(candidate_id, job_id, rules) → the components, skills and reasons of one pair.
+            "score": { args in
+                let c = try args.int(1, name: "match.score"), j = try args.int(2, name: "match.score")
+                let rules = Self.rules(try args.optionalTable(3, name: "match.score"))
+                let scored = try MatchStore(conn: try connection("match.score"), rules: rules, dimension: dimension).score([(c, j)])
+                guard let r = scored.first?.2 else { return [.nil] }
+                return [.table(LuaTable.from([
+                    "match_score": .number(r.matchScore), "skill_match_score": .number(r.skillScore),
+                    "experience_match_score": .number(r.experienceScore), "location_match_score": .number(r.locationScore),
+                    "salary_match_score": .number(r.salaryScore), "semantic_similarity": .number(r.semanticSimilarity),
+                    "matched_skills": .table(LuaTable(array: r.matchedSkills.map { .string($0) })),
+                    "missing_skills": .table(LuaTable(array: r.missingSkills.map { .string($0) })),
+                    "match_reasons": .table(LuaTable(array: r.reasons.map { .string($0) })),
+                    "is_recommended": .bool(r.isRecommended), "is_stored": .bool(r.isStored),
+                ]))]
+            },
+        ])
+    }
+
+    static func parameter(_ value: LuaValue) throws -> PGValue {
+        switch value {
+        case .nil: return .null
+        case .bool(let b): return .bool(b)
+        case .int(let i): return .int(i)
+        case .number(let d): return .double(d)
+        case .string(let s): return .text(s)
+        case .table(let t) where t.hash.isEmpty: return .array(try t.array.map(parameter))
+        default: throw MatchingError("match.store: parameters must be numbers, strings, booleans or lists of them")
+        }
+    }
+
+    /// Reads the rules table from plugins/matching.lua; anything missing keeps the default.
+    static func rules(_ table: LuaTable?) -> MatchRules {
+        var r = MatchRules()
+        guard let t = table else { return r }
+        if let w = t["weights"]?.asTable {
+            r.skillWeight = w["skills"]?.asDouble ?? r.skillWeight
+            r.semanticWeight = w["semantic"]?.asDouble ?? r.semanticWeight
+            r.experienceWeight = w["experience"]?.asDouble ?? r.experienceWeight
+            r.locationWeight = w["location"]?.asDouble ?? r.locationWeight
+            r.salaryWeight = w["salary"]?.asDouble ?? r.salaryWeight
+        }
+        r.storeThreshold = t["store_threshold"]?.asDouble ?? r.storeThreshold
+        r.recommendThreshold = t["recommend_threshold"]?.asDouble ?? r.recommendThreshold
+        r.unknownScore = t["unknown_score"]?.asDouble ?? r.unknownScore
+        r.remoteScore = t["remote_score"]?.asDouble ?? r.remoteScore
+        r.relocateScore = t["relocate_score"]?.asDouble ?? r.relocateScore
+        r.otherLocationScore = t["other_location_score"]?.asDouble ?? r.otherLocationScore
+        r.salaryPenaltyPerPercent = t["salary_penalty_per_percent"]?.asDouble ?? r.salaryPenaltyPerPercent
+        return r
+    }
+}
