@@ -57,7 +57,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "TestSupport", dependencies: ["PGStore"]),
+        .target(name: "TestSupport", dependencies: ["PGStore", "Engine", "BlacklightCore"]),
 
         .testTarget(name: "BlacklightCoreTests", dependencies: ["BlacklightCore"]),
         .testTarget(name: "VectorScoringTests", dependencies: ["VectorScoring"]),

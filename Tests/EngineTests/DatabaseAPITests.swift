@@ -2,6 +2,7 @@ import BlacklightCore
 import Foundation
 import PGStore
 import Testing
+import TestSupport
 @testable import Engine
 
 @Suite("db.* from Lua")

@@ -24,10 +24,11 @@ struct VectorIndexQuantizedTests {
         #expect(Double(hits) / Double(queries.count * 100) >= 0.99)
     }
 
-    @Test("the default re-scoring depth is max(400, 4k) and never below k")
+    @Test("the default re-scoring depth is max(400, 4k) for int8, max(800, 8k) for int4, never below k")
     func rerankDepth() {
         #expect(VectorIndex.Precision.int8.rerankDepth(k: 100) == 400)
-        #expect(VectorIndex.Precision.int4.rerankDepth(k: 200) == 800)
+        #expect(VectorIndex.Precision.int4.rerankDepth(k: 200) == 1_600)
+        #expect(VectorIndex.Precision.int4.rerankDepth(k: 10) == 800)
         #expect(VectorIndex.Precision.int8(rerank: 50).rerankDepth(k: 100) == 100)
         #expect(VectorIndex.Precision.int4(rerank: 1_000).rerankDepth(k: 10) == 1_000)
         #expect(VectorIndex.Precision.exact.rerankDepth(k: 10) == 10)

@@ -29,7 +29,7 @@ public enum VectorBenchmark {
         let index = VectorIndex(dimension: dimension, capacity: count)
         _ = clock.lap()
         index.upsert(ids: data.indices.map(Int64.init), vectors: data)
-        log("build (bulk upsert, normalise, float32 + int8 blocks): \(clock.lap()) ms")
+        log("build (bulk upsert: normalise, float32 + int8 + int4 blocks): \(clock.lap()) ms")
 
         let singles = Array(queryVectors.prefix(queries))
         var exactResults: [[ScoredID]] = []
@@ -40,13 +40,13 @@ public enum VectorBenchmark {
             }
             log("top-\(k) exact, 1 query, \(threads) thread(s): p50 \(fmt(median(times))) ms (best \(fmt(times.min()!)))")
         }
-        for (name, precision) in [("int8", VectorIndex.Precision.int8), ("int4", .int4)] {
+        for (name, precision) in [("int8 + re-score 400", VectorIndex.Precision.int8), ("int4 + re-score 800", .int4)] {
             for threads in [1, 2] {
                 var times: [Double] = []
                 let results = singles.map { q in
                     Stopwatch.time(&times) { index.topK(q, k: k, precision: precision, threads: threads) }
                 }
-                log("top-\(k) \(name) + re-score 400, 1 query, \(threads) thread(s): p50 \(fmt(median(times))) ms "
+                log("top-\(k) \(name), 1 query, \(threads) thread(s): p50 \(fmt(median(times))) ms "
                     + "(best \(fmt(times.min()!))), recall@\(k) \(fmt(recall(results, exactResults), digits: 4))")
             }
         }
@@ -60,7 +60,7 @@ public enum VectorBenchmark {
                 for _ in 0..<3 {
                     results = Stopwatch.time(&times) { index.topK(batch, k: k, precision: precision, threads: threads) }
                 }
-                let name = precision == .exact ? "exact" : precision == .int8 ? "int8 + re-score" : "int4 + re-score"
+                let name = precision == .exact ? "exact" : precision == .int8 ? "int8 + re-score 400" : "int4 + re-score 800"
                 log("top-\(k) \(name), batch of 64, \(threads) thread(s): \(fmt(median(times) / 64)) ms per query "
                     + "(best \(fmt(times.min()! / 64)))"
                     + (precision == .exact ? "" : ", recall@\(k) \(fmt(recall(results, batchExact), digits: 4))"))
