@@ -3,9 +3,11 @@
 ///
 /// Storage (see `BlockStorage`): blocks of 16 vectors stored dimension-major in one contiguous, 2 MiB-aligned
 /// buffer with huge pages requested, plus int8 and int4 copies (one scale per vector) in two more for the
-/// fast scans. 1M x 384 takes 1.5 + 0.4 + 0.2 GB. Measured on a 2-core Sapphire Rapids VM (`VectorBenchmark`):
-/// top-100 of 1M x 384 in ~19 ms (int8 + re-score, 2 threads; ~28 ms on 1) or ~62 ms exact (2 threads),
-/// recall@100 1.0 on clustered data; a batch of 64 queries in ~2 ms (int8) or ~5 ms (exact) per query.
+/// fast scans. 1M x 384 takes 1.5 + 0.4 + 0.2 GB. Measured on a shared 2-core Sapphire Rapids VM
+/// (`VectorBenchmark`, best quiet runs), top-100 of 1M x 384: int8 + re-score 18 ms on 2 threads (28-34 on 1,
+/// where one core reads only ~14.5 GB/s), int4 + re-score 17-21 ms on 1 thread, exact 61 ms (2 threads) /
+/// 102 ms (1); recall@100 1.0 (int4: 0.9995) on clustered data. Batches of 64: 2.0 ms per query with int8
+/// (3.4 on 1 thread), 4.8 ms exact. numpy on the same data: 125 ms per query, 25 ms in a batch.
 ///
 /// Thread safety: every method may be called from any thread. Reads (`topK`, `scores`, `vector`, ...) run
 /// concurrently under a reader-writer lock; writes (`upsert`, `remove`) wait for running reads and run
@@ -24,7 +26,9 @@ public final class VectorIndex: @unchecked Sendable {
         /// one core here: 13 vs 25 ms of kernel time for 1M x 384). `rerank` is raised to at least `k`; 0 or
         /// less means max(800, 8k): with 400 re-scored, recall@100 was 0.9975 on 1M clustered vectors.
         /// Vectors with a few dominant components (such as hashed sparse features) quantise poorly to 15
-        /// levels, so check recall on your data (`VectorBenchmark` prints it) before choosing it.
+        /// levels, so check recall on your data (`VectorBenchmark` prints it) before choosing it. For batches
+        /// prefer int8: there the scan is compute bound and the deeper re-score costs more than it saves
+        /// (64 queries: 5.4 vs 3.4 ms per query on one thread).
         case int4(rerank: Int)
 
         /// The int8 scan with the default re-scoring depth.

@@ -84,11 +84,11 @@ final class BlockStorage {
         return (scale, scale4)
     }
 
-    /// Rounds half away from zero into -limit...limit, like `bl_store_vector` does for stored vectors;
-    /// inline, where `rounded()` is a call to libm's roundf on the x86-64 baseline (4 % of a build profile).
+    /// Rounds half away from zero into -127...127, as `bl_store_vector` does for stored vectors; inline,
+    /// where `rounded()` is a call to libm's roundf on the x86-64 baseline (4 % of a build profile).
     @inline(__always)
-    static func quantize(_ y: Float, limit: Int32 = 127) -> Int32 {
-        Int32(y + (y < 0 ? -0.5 : 0.5)).clamped(-limit, limit)
+    static func quantize(_ y: Float) -> Int32 {
+        Int32(y + (y < 0 ? -0.5 : 0.5)).clamped(-127, 127)
     }
 
     /// The float32 vector at `slot`.
