@@ -6,7 +6,7 @@ import PGStore
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print their figures.", subcommands: [EngineBench.self])
+        commandName: "bench", abstract: "Benchmarks that print their figures.", subcommands: [EngineBench.self, HTTPBench.self])
 }
 
 /// `blacklight bench engine`: ingest rate, drain rate of one-step runs, and event-to-first-step latency
