@@ -20,6 +20,8 @@ struct HTTPBench: ParsableCommand {
     @Option(help: "Events per request in the batch phase.") var batch = 100
     @Option(help: "Base URL of a running server (default: start one here).") var target: String?
     @Option(help: "Database connections of the in-process server.") var pool = 8
+    @Option(help: "Event-API database calls in flight at once in the in-process server.") var ingestConcurrency = 3
+    @Flag(help: "Only the single-event phase.") var singlesOnly = false
 
     func run() throws {
         var cleanup: [() -> Void] = []
@@ -37,6 +39,7 @@ struct HTTPBench: ParsableCommand {
             options.dev = true
             options.port = 0
             options.poolSize = pool
+            options.ingestConcurrency = ingestConcurrency
             options.logger.logLevel = .warning
             let ready = DispatchSemaphore(value: 0)
             let bound = ErrorBox()
@@ -52,7 +55,7 @@ struct HTTPBench: ParsableCommand {
             (host, port) = ("127.0.0.1", boundPort)
         }
         print("blacklight bench http — \(connections) connections, \(Int(seconds)) s per phase, http://\(host):\(port)/e/bench")
-        for size in [batch, 1] {
+        for size in singlesOnly ? [1] : [batch, 1] {
             let r = try phase(host: host, port: port, eventsPerRequest: size)
             print(String(format: "batch %4d: %8.0f events/s accepted, %7.0f requests/s; latency p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d requests, %d errors)",
                          size, r.events / r.seconds, Double(r.latencies.count) / r.seconds, r.percentile(0.5), r.percentile(0.99),

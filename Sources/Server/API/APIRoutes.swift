@@ -9,6 +9,7 @@ import PGStore
 struct APIRoutes: Sendable {
     let pool: DatabasePool
     let options: ServerOptions
+    let batcher: IngestBatcher
     var log: Logger { options.logger }
 
     func register<Context: RequestContext>(on router: Router<Context>) {
@@ -110,9 +111,7 @@ struct APIRoutes: Sendable {
             return EventRoutes.answer([], status: .badRequest, error: error.message)
         }
         let seed = EventIDSeed.random()
-        let ids = try await pool.run { conn in
-            try conn.transaction { try EventStore().ingest(events, ids: events.indices.map(seed.id(at:)), conn: conn) }
-        }
+        let ids = try await batcher.ingest(events, ids: events.indices.map(seed.id(at:)))
         return EventRoutes.answer(ids, status: .ok)
     }
 

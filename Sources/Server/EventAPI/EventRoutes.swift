@@ -8,6 +8,7 @@ import PGStore
 struct EventRoutes: Sendable {
     let pool: DatabasePool
     let options: ServerOptions
+    let batcher: IngestBatcher
     static let seedHeader = "x-inngest-event-id-seed"
 
     func register<Context: RequestContext>(on router: Router<Context>) {
@@ -47,9 +48,7 @@ struct EventRoutes: Sendable {
         }
         let seed = request.headers.first(where: { $0.name.canonicalName == Self.seedHeader }).flatMap { EventIDSeed($0.value) } ?? EventIDSeed.random()
         let ids = events.indices.map(seed.id(at:))
-        let stored = try await pool.run { conn in
-            try conn.transaction { try EventStore().ingest(events, ids: ids, conn: conn) }
-        }
+        let stored = try await batcher.ingest(events, ids: ids)
         options.logger.debug("events received", metadata: ["count": "\(events.count)"])
         return Self.answer(stored, status: .ok)
     }

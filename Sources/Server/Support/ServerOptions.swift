@@ -14,6 +14,9 @@ public struct ServerOptions: Sendable {
     public var signingKey: String?
     /// Database connections for HTTP work; each is one blocking libpq connection.
     public var poolSize = 8
+    /// Event-API database calls in flight at once; requests arriving meanwhile are sent together in the
+    /// next call (see IngestBatcher).
+    public var ingestConcurrency = 3
     public var limits = EventLimits()
     public var logger = Logger(label: "blacklight.http")
 
