@@ -16,7 +16,7 @@ struct HTTPBench: ParsableCommand {
 
     @OptionGroup var project: ProjectOptions
     @Option(help: "Seconds per phase.") var seconds = 10.0
-    @Option(help: "Concurrent connections.") var connections = 8
+    @Option(help: "Concurrent connections.") var connections = 16
     @Option(help: "Events per request in the batch phase.") var batch = 100
     @Option(help: "Base URL of a running server (default: start one here).") var target: String?
     @Option(help: "Database connections of the in-process server.") var pool = 8
