@@ -71,3 +71,11 @@ public struct EngineService: Service {
         }
     }
 }
+
+/// The app-template entry point: the same as `BlacklightServer.buildApplication`.
+public func buildApplication(
+    databaseURL: String, options: ServerOptions, services: [any Service] = [],
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    BlacklightServer.buildApplication(databaseURL: databaseURL, options: options, services: services, onServerRunning: onServerRunning)
+}
