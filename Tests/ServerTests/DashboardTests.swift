@@ -69,3 +69,31 @@ struct DashboardTests {
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("run-page.png").path))
     }
 }
+
+@Suite("Run page")
+struct RunPageTests {
+    @Test func aFailedRunShowsItsErrorWithTheLuaTracebackEscaped() async throws {
+        let h = try await ServerHarness.start(scripts: ["bad.lua": """
+            return workflow {
+              id = "bad",
+              triggers = { { event = "test/bad" } },
+              retries = 0,
+              run = function(ctx, step)
+                step.run("ok", function() return "<i>fine</i>" end)
+                step.run("explode", function() error("no <skills> here") end)
+              end,
+            }
+            """], engine: true)
+        defer { Task { await h.stop() } }
+        _ = try await h.post("/e/k", #"{"name":"test/bad"}"#)
+        #expect(try await h.waitUntil { try h.count("SELECT count(*) FROM blacklight.runs WHERE status = 'failed'") == 1 })
+        let id = try #require(try h.conn.query("SELECT id FROM blacklight.runs").scalar.stringValue)
+        let page = try await h.get("/runs/\(id)")
+        #expect(page.status == 200)
+        #expect(page.text.contains("scripts/bad.lua:7: no &lt;skills&gt; here"))
+        #expect(page.text.contains("stack traceback"))
+        #expect(page.text.contains("&lt;i&gt;fine&lt;/i&gt;"))
+        #expect(page.text.contains("Rerun from this step"))
+        #expect(!page.text.contains("id=\"cancel\""))
+    }
+}

@@ -5,7 +5,9 @@ import PGStore
 ///
 /// Why not in-process counters (swift-prometheus): runs are started, retried and finished by any number
 /// of worker processes on other machines, so no one process's counters are the truth; the tables are.
-/// A scrape costs a few aggregate queries (indexes on status and function), and the build stays lean.
+/// A scrape costs a few aggregate queries over runs and steps (the step histogram reads every stored
+/// step: fine at the retention this engine keeps, worth a longer scrape interval at tens of millions of
+/// rows), and the build stays lean.
 /// Counters are derived from rows still stored, so they drop if old runs are deleted: Prometheus
 /// treats that as a counter reset, which rate() handles.
 struct Metrics {
