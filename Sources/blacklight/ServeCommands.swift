@@ -72,6 +72,9 @@ private func serve(project: ProjectOptions, workers: Int, scheduler: Bool, loadS
     let process = EngineProcess(url: url, options: options)
     if var http {
         http.logger = log
+        if !http.dev && http.eventKeys.isEmpty {
+            log.warning("INNGEST_EVENT_KEY is not set: the event API accepts any key")
+        }
         if !http.dev && http.signingKey == nil {
             log.warning("INNGEST_SIGNING_KEY is not set: the REST API and dashboard refuse every request")
         }

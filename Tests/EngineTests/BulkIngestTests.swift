@@ -58,6 +58,15 @@ struct BulkIngestTests {
         #expect(try h.runs(function: "only-x").count == 1)
     }
 
+    @Test("the same id twice in one call (two retries merged into one batch) stores the event once")
+    func duplicateIdsInOneCall() throws {
+        let h = try Harness()
+        let events = [EventStore.Event(name: "d/e"), EventStore.Event(name: "d/e")]
+        let ids = try EventStore().ingest(events, ids: ["01SAMEID", "01SAMEID"], conn: h.conn)
+        #expect(ids == ["01SAMEID", "01SAMEID"])
+        #expect(try h.scalar("SELECT count(*) FROM blacklight.events").intValue == 1)
+    }
+
     @Test("a batch with a bad event stores nothing and names the event")
     func batchRejectsBadEvent() throws {
         let h = try Harness()

@@ -83,6 +83,21 @@ struct EventAPITests {
         #expect(other.json["ids"] != first.json["ids"])
     }
 
+    @Test func concurrentRetriesWithOneSeedStoreEachEventOnce() async throws {
+        let h = try await ServerHarness.start(scripts: ["greet.lua": Scripts.greet])
+        defer { Task { await h.stop() } }
+        let seed = ["x-inngest-event-id-seed": "1700000000123,AQIDBAUGBwgJCg=="]
+        let body = #"[{"name":"test/greet","data":{"a":1}},{"name":"test/greet","data":{"a":2}}]"#
+        let replies = try await withThrowingTaskGroup(of: ServerHarness.Reply.self) { group in
+            for _ in 0..<12 { group.addTask { try await h.post("/e/k", body, headers: seed) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(replies.allSatisfy { $0.status == 200 })
+        #expect(Set(replies.map { $0.json["ids"]?.serialized() ?? "" }).count == 1)
+        #expect(try h.count("SELECT count(*) FROM blacklight.events") == 2)
+        #expect(try h.count("SELECT count(*) FROM blacklight.runs") == 2)
+    }
+
     @Test func eventIdDeduplicates() async throws {
         let h = try await ServerHarness.start(scripts: ["greet.lua": Scripts.greet])
         defer { Task { await h.stop() } }
