@@ -163,6 +163,14 @@ struct APIRoutes: Sendable {
         if let d = f.date(from: text) { return d }
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let d = f.date(from: text) { return d }
+        // What an <input type="datetime-local"> sends (no zone): read as UTC, like the dashboard shows times.
+        let local = DateFormatter()
+        local.locale = Locale(identifier: "en_US_POSIX")
+        local.timeZone = TimeZone(identifier: "UTC")
+        for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd"] {
+            local.dateFormat = format
+            if let d = local.date(from: text) { return d }
+        }
         throw APIError.badRequest("'\(field)' must be an ISO 8601 time (2026-01-31T12:00:00Z) or milliseconds since 1970")
     }
 }

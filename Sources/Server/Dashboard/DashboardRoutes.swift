@@ -25,6 +25,8 @@ struct DashboardRoutes: Sendable {
         f.function = request.query("function")
         f.status = request.query("status").map { [$0] }.flatMap { $0.allSatisfy(RunStatusName.all.contains) ? $0 : nil }
         f.eventName = request.query("event")
+        f.since = request.query("since").flatMap { try? APIRoutes.time($0, "since") }
+        f.until = request.query("until").flatMap { try? APIRoutes.time($0, "until") }
         f.cursor = request.query("cursor")
         f.limit = 50
         let filter = f
@@ -36,7 +38,7 @@ struct DashboardRoutes: Sendable {
         let rows = RunsPage.rows(page["runs"]?.arrayValue ?? [])
         if request.query("fragment") != nil { return .html(rows) }
         return .html(RunsPage.render(filter: filter, functions: functions, rows: rows,
-                                     next: page["next_cursor"]?.stringValue, query: request.uri.query ?? ""))
+                                     next: page["next_cursor"]?.stringValue, since: request.query("since"), until: request.query("until")))
     }
 
     func run(_ request: Request, id: String) async throws -> Response {
