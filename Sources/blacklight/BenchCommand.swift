@@ -6,7 +6,8 @@ import PGStore
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print their figures.", subcommands: [EngineBench.self, ReloadBench.self])
+        commandName: "bench", abstract: "Benchmarks that print their figures.",
+        subcommands: [EngineBench.self, ReloadBench.self, HTTPBench.self, MatchingBench.self, VectorBench.self])
 }
 
 /// `blacklight bench reload`: save → active and deploy → every worker swapped.

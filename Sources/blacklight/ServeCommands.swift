@@ -4,6 +4,7 @@ import Engine
 import Foundation
 import Matching
 import PGStore
+import Server
 
 struct DevCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,9 +14,24 @@ struct DevCommand: ParsableCommand {
     @OptionGroup var project: ProjectOptions
     @Option(help: "Worker threads.") var workers = 2
     @Flag(name: .customLong("no-demo"), help: "Do not load the demo data set on first start.") var noDemo = false
+    @OptionGroup var http: HTTPOptions
 
     func run() throws {
-        try serve(project: project, workers: workers, scheduler: true, loadScripts: true, watch: true, demo: !noDemo)
+        try serve(project: project, workers: workers, scheduler: true, loadScripts: true, watch: true, demo: !noDemo,
+                  http: http.options(dev: true, defaultHost: "127.0.0.1"))
+    }
+}
+
+/// Where the HTTP server (event API, REST API, dashboard, metrics) listens.
+struct HTTPOptions: ParsableArguments {
+    @Option(help: "HTTP port (event API, REST API, dashboard, metrics).") var port = 8288
+    @Option(help: "Address to listen on (dev: 127.0.0.1, serve: 0.0.0.0).") var host: String?
+
+    func options(dev: Bool, defaultHost: String) -> ServerOptions {
+        var o = ServerOptions.fromEnvironment(dev: dev)
+        o.port = port
+        o.host = host ?? defaultHost
+        return o
     }
 }
 
@@ -26,9 +42,11 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var project: ProjectOptions
     @Option(help: "Worker threads.") var workers = 2
     @Flag(help: "Watch scripts/ and plugins/ and activate edits at once.") var watch = false
+    @OptionGroup var http: HTTPOptions
 
     func run() throws {
-        try serve(project: project, workers: workers, scheduler: true, loadScripts: true, watch: watch)
+        try serve(project: project, workers: workers, scheduler: true, loadScripts: true, watch: watch,
+                  http: http.options(dev: false, defaultHost: "0.0.0.0"))
     }
 }
 
@@ -46,7 +64,7 @@ struct WorkerCommand: ParsableCommand {
 }
 
 private func serve(project: ProjectOptions, workers: Int, scheduler: Bool, loadScripts: Bool, watch: Bool = false,
-                   batchSize: Int = 100, demo: Bool = false) throws {
+                   batchSize: Int = 100, demo: Bool = false, http: ServerOptions? = nil) throws {
     let log = project.logger
     let (url, cluster) = try project.database()
     defer { cluster?.stop() }
@@ -61,12 +79,31 @@ private func serve(project: ProjectOptions, workers: Int, scheduler: Bool, loadS
     options.worker.batchSize = max(1, batchSize)
     options.services = project.services
     let process = EngineProcess(url: url, options: options)
-    process.start()
     let watching = StopFlag()
     if watch {
         Thread.detachNewThread { reloader.watch(stop: watching) }
     }
     defer { watching.stop() }
+    if var http {
+        http.logger = log
+        if !http.dev && http.eventKeys.isEmpty {
+            log.warning("INNGEST_EVENT_KEY is not set: the event API accepts any key")
+        }
+        if !http.dev && http.signingKey == nil {
+            log.warning("INNGEST_SIGNING_KEY is not set: the REST API and dashboard refuse every request")
+        }
+        let host = http.host
+        let app = BlacklightServer.buildApplication(
+            databaseURL: url, options: http, services: [EngineService(process: process, log: log)],
+            onServerRunning: { port in
+                log.info("blacklight is running (\(workers) workers\(scheduler ? ", cron" : "")) on \(redacted(url)); http://\(host):\(port); Ctrl-C stops")
+            })
+        // SIGTERM/SIGINT: the server stops accepting, the database pool closes, the engine finishes its leased runs.
+        try runBlocking { try await app.runService() }
+        log.info("stopped")
+        return
+    }
+    process.start()
     log.info("blacklight is running (\(workers) workers\(scheduler ? ", cron" : "")) on \(redacted(url)); Ctrl-C stops")
     waitForTermination()
     log.info("stopping: finishing leased runs")
@@ -123,4 +160,16 @@ private func loadDemoOnFirstStart(project: ProjectOptions, url: String) throws {
     }
     _ = try EventStore().send(events, conn: conn)
     log.info("demo data loaded: \(roles.count) O*NET roles, \(jobs.count) jobs, \(candidates.count) candidates; matching events sent")
+}
+
+/// Runs async work from a synchronous command and waits for it.
+func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+    let done = DispatchSemaphore(value: 0)
+    let box = ErrorBox()
+    Task.detached {
+        do { try await body() } catch { box.set(error) }
+        done.signal()
+    }
+    done.wait()
+    if let error = box.value { throw error }
 }

@@ -135,6 +135,7 @@ final class Worker {
         wvm.host.resumeBatch = { [batch] in try batch.begin() }
         let outcome = executor.execute(run, in: wvm, batch: batch)
         batch.runs.append(outcome.record)
+        logOutcome(claim, outcome.record)
         if outcome.record.status == .queued || outcome.record.status == .completed {
             if outcome.record.status == .queued, outcome.record.runAt.timeIntervalSinceNow < 0.01 { batch.wantsWakeup = true }
         }
@@ -145,6 +146,19 @@ final class Worker {
             batch.wantsWakeup = true
         }
         if outcome.discardVM { cache.discard(function: claim.functionID, version: claim.version) }
+    }
+
+    /// Structured log lines with the run id: failures at error/warning, the rest at debug (a line per run
+    /// at info would dominate the cost at thousands of runs per second).
+    private func logOutcome(_ claim: ClaimedRun, _ record: RunRecord) {
+        var meta: Logger.Metadata = ["run_id": "\(claim.id)", "function": "\(claim.functionID)", "attempt": "\(claim.attempt)",
+                                     "status": "\(record.status.rawValue)"]
+        if let message = record.error?["message"]?.stringValue { meta["error"] = "\(message)" }
+        switch record.status {
+        case .failed: services.log.error("run failed", metadata: meta)
+        case .queued where record.attempt > claim.attempt: services.log.warning("run attempt failed, retrying", metadata: meta)
+        default: services.log.debug("run \(record.status.rawValue)", metadata: meta)
+        }
     }
 
     /// Concurrency slots are session advisory locks: they survive the batch's commits and vanish

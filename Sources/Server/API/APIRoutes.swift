@@ -1,0 +1,180 @@
+import BlacklightCore
+import Engine
+import Foundation
+import Hummingbird
+import Logging
+import PGStore
+
+/// The REST API under `/api`: reads of runs, events, functions and schedules, and the actions.
+struct APIRoutes: Sendable {
+    let pool: DatabasePool
+    let options: ServerOptions
+    let batcher: IngestBatcher
+    var log: Logger { options.logger }
+
+    func register<Context: RequestContext>(on router: Router<Context>) {
+        let api = router.group("api")
+        api.get("runs") { request, _ in try await self.listRuns(request) }
+        api.get("runs/:id") { _, context in try await self.showRun(try context.parameters.require("id")) }
+        api.post("runs/:id/cancel") { _, context in try await self.cancel(try context.parameters.require("id")) }
+        api.post("runs/:id/rerun") { request, context in try await self.rerun(request, try context.parameters.require("id")) }
+        api.get("events") { request, _ in try await self.listEvents(request) }
+        api.post("events") { request, _ in try await self.sendEvents(request) }
+        api.get("events/:id") { _, context in try await self.showEvent(try context.parameters.require("id")) }
+        api.post("events/:id/replay") { _, context in try await self.replay(try context.parameters.require("id")) }
+        api.get("functions") { _, _ in
+            let text = try await pool.run { try ReadQueries().functions(conn: $0) }
+            return Response.text(text, contentType: "application/json")
+        }
+        api.get("functions/:id") { _, context in
+            let id = try context.parameters.require("id")
+            let text = try await pool.run { try ReadQueries().functions(id: id, conn: $0) }
+            guard let one = (try? JSONValue.parse(text))?["functions"]?[0] else { throw APIError.notFound("function \(id)") }
+            return Response.json(one)
+        }
+        api.post("functions/:id/invoke") { request, context in
+            let body = try await request.jsonBody()
+            return try await self.invoke(try context.parameters.require("id"), data: body["data"] ?? .object([:]))
+        }
+        api.get("schedules") { _, _ in Response.json(try await pool.run { try ReadQueries().schedules(conn: $0) }) }
+        api.post("schedules/:id/run") { _, context in try await self.runSchedule(try context.parameters.require("id")) }
+    }
+
+    func listRuns(_ request: Request) async throws -> Response {
+        var f = ReadQueries.RunFilter()
+        f.function = request.query("function")
+        f.status = request.query("status").map { $0.split(separator: ",").map(String.init) }
+        if let bad = f.status?.first(where: { RunStatusName.all.contains($0) == false }) {
+            throw APIError.badRequest("unknown status '\(bad)': use one of \(RunStatusName.all.joined(separator: ", "))")
+        }
+        f.eventName = request.query("event")
+        f.eventID = request.query("event_id")
+        f.since = try request.query("since").map { try Self.time($0, "since") }
+        f.until = try request.query("until").map { try Self.time($0, "until") }
+        f.cursor = request.query("cursor")
+        f.limit = try Self.limit(request)
+        let filter = f
+        return .text(try await pool.run { try ReadQueries().runs(filter, conn: $0) }, contentType: "application/json")
+    }
+
+    func showRun(_ id: String) async throws -> Response {
+        guard let text = try await pool.run({ try ReadQueries().run(id, conn: $0) }) else { throw APIError.notFound("run \(id)") }
+        return .text(text, contentType: "application/json")
+    }
+
+    func cancel(_ id: String) async throws -> Response {
+        guard let (status, changed) = try await pool.run({ try RunActions().cancel(id, conn: $0) }) else {
+            throw APIError.notFound("run \(id)")
+        }
+        if !changed { throw APIError(.conflict, "run \(id) is \(status) and cannot be cancelled") }
+        log.info("run cancelled", metadata: ["run_id": "\(id)"])
+        return .json(["id": .string(id), "status": .string(status)])
+    }
+
+    /// `{}` reruns the whole run; `{"step": KEY, "output": JSON?}` reruns from that step.
+    func rerun(_ request: Request, _ id: String) async throws -> Response {
+        let body = try await request.jsonBody()
+        if let step = body["step"]?.stringValue ?? body["from_step"]?.stringValue {
+            let output = body["output"]
+            let result = try await pool.run { try RunActions().rerun(id, fromStep: step, output: output, conn: $0) }
+            switch result {
+            case .noRun: throw APIError.notFound("run \(id)")
+            case .noStep: throw APIError.notFound("step '\(step)' of run \(id)")
+            case .started(let newID):
+                log.info("run rerun from step", metadata: ["run_id": "\(newID)", "from_run_id": "\(id)", "step": "\(step)"])
+                return .json(["run_id": .string(newID), "from_run_id": .string(id), "from_step": .string(step)], status: .created)
+            }
+        }
+        guard let newID = try await pool.run({ try RunActions().rerun(id, conn: $0) }) else { throw APIError.notFound("run \(id)") }
+        log.info("run rerun", metadata: ["run_id": "\(newID)", "from_run_id": "\(id)"])
+        return .json(["run_id": .string(newID), "from_run_id": .string(id)], status: .created)
+    }
+
+    func listEvents(_ request: Request) async throws -> Response {
+        let name = request.query("name"), cursor = request.query("cursor"), limit = try Self.limit(request)
+        return .text(try await pool.run { try ReadQueries().events(name: name, cursor: cursor, limit: limit, conn: $0) },
+                     contentType: "application/json")
+    }
+
+    func showEvent(_ id: String) async throws -> Response {
+        guard let text = try await pool.run({ try ReadQueries().event(id, conn: $0) }) else { throw APIError.notFound("event \(id)") }
+        return .text(text, contentType: "application/json")
+    }
+
+    /// Same body and rules as the event API, answered the same way.
+    func sendEvents(_ request: Request) async throws -> Response {
+        let body = try await request.jsonBody(limit: options.limits.maxRequestBytes)
+        let events: [EventStore.Event]
+        do {
+            events = try EventPayload.parse(body, limits: options.limits)
+        } catch {
+            return EventRoutes.answer([], status: .badRequest, error: error.message)
+        }
+        let seed = EventIDSeed.random()
+        let ids = try await batcher.ingest(events, ids: events.indices.map(seed.id(at:)))
+        return EventRoutes.answer(ids, status: .ok)
+    }
+
+    /// Sends a stored event again as a new event (same name and data, no client id).
+    func replay(_ id: String) async throws -> Response {
+        let ids = try await pool.run { conn -> [String]? in
+            let r = try conn.query("SELECT name, data FROM blacklight.events WHERE id = $1", [.text(id)])
+            guard let row = r.rows.first else { return nil }
+            let data = row["data"].jsonText.flatMap { try? JSONValue.parse($0) } ?? .object([:])
+            return try EventStore().send([EventStore.Event(name: row["name"].stringValue ?? "", data: data)], conn: conn)
+        }
+        guard let ids else { throw APIError.notFound("event \(id)") }
+        return EventRoutes.answer(ids, status: .ok)
+    }
+
+    func invoke(_ function: String, data: JSONValue) async throws -> Response {
+        guard case .object = data else { throw APIError.badRequest("'data' must be a JSON object") }
+        let result = try await pool.run { try RunActions().invoke(function, data: data, conn: $0) }
+        switch result {
+        case .noFunction: throw APIError.notFound("active function \(function)")
+        case .skipped(let eventID):
+            return .json(["event_id": .string(eventID), "run_id": .null, "skipped": "idempotency key already used in the last 24 h"])
+        case .started(let eventID, let runID):
+            log.info("function invoked", metadata: ["run_id": "\(runID)", "function": "\(function)"])
+            return .json(["event_id": .string(eventID), "run_id": .string(runID)], status: .created)
+        }
+    }
+
+    func runSchedule(_ id: String) async throws -> Response {
+        guard let s = try await pool.run({ try RunActions().scheduleFunction(id, conn: $0) }) else { throw APIError.notFound("schedule \(id)") }
+        if let function = s.function {
+            return try await invoke(function, data: ["cron": "manual", "function_id": .string(function), "schedule_id": .string(id)])
+        }
+        let name = s.event ?? ""
+        let ids = try await pool.run { try EventStore().send([EventStore.Event(name: name, data: s.data)], conn: $0) }
+        return EventRoutes.answer(ids, status: .ok)
+    }
+
+    static func limit(_ request: Request) throws -> Int {
+        guard let text = request.query("limit") else { return 50 }
+        guard let n = Int(text), n >= 1, n <= 1000 else { throw APIError.badRequest("'limit' must be a whole number from 1 to 1000") }
+        return n
+    }
+
+    /// An ISO 8601 time or milliseconds since 1970.
+    static func time(_ text: String, _ field: String) throws -> Date {
+        if let ms = Double(text) { return Date(timeIntervalSince1970: ms / 1000) }
+        let f = ISO8601DateFormatter()
+        if let d = f.date(from: text) { return d }
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = f.date(from: text) { return d }
+        // What an <input type="datetime-local"> sends (no zone): read as UTC, like the dashboard shows times.
+        let local = DateFormatter()
+        local.locale = Locale(identifier: "en_US_POSIX")
+        local.timeZone = TimeZone(identifier: "UTC")
+        for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd"] {
+            local.dateFormat = format
+            if let d = local.date(from: text) { return d }
+        }
+        throw APIError.badRequest("'\(field)' must be an ISO 8601 time (2026-01-31T12:00:00Z) or milliseconds since 1970")
+    }
+}
+
+enum RunStatusName {
+    static let all = ["queued", "running", "sleeping", "waiting", "completed", "failed", "cancelled"]
+}

@@ -1,0 +1,162 @@
+import BlacklightCore
+import Foundation
+import PGStore
+
+/// The REST API's reads. PostgreSQL builds the JSON (jsonb_build_object / jsonb_agg), so a page of
+/// runs is one statement and one string, with no row-by-row work in Swift.
+struct ReadQueries {
+    struct RunFilter: Sendable {
+        var function: String?
+        var status: [String]?
+        var eventName: String?
+        var eventID: String?
+        var since: Date?
+        var until: Date?
+        /// Runs with ids below this one (ids are ULIDs, so this is "older than").
+        var cursor: String?
+        var limit = 50
+    }
+
+    static let runColumns = """
+        r.id, r.function_id, r.status, r.attempt, r.max_attempts, r.version, r.kind, r.parent_run_id, r.event_id,
+        e.name AS event_name, r.created_at, r.started_at, r.ended_at, r.run_at,
+        round((extract(epoch FROM (r.ended_at - r.created_at)) * 1000)::numeric, 3) AS duration_ms
+        """
+
+    /// `{"runs": [...], "next_cursor": id|null}`, newest first.
+    func runs(_ f: RunFilter, conn: PGConnection) throws -> String {
+        let r = try conn.query("""
+            WITH page AS (
+                SELECT \(Self.runColumns)
+                FROM blacklight.runs r LEFT JOIN blacklight.events e ON e.id = r.event_id
+                WHERE ($1::text IS NULL OR r.function_id = $1) AND ($2::text[] IS NULL OR r.status = ANY ($2::text[]))
+                  AND ($3::text IS NULL OR e.name = $3) AND ($4::text IS NULL OR r.event_id = $4)
+                  AND ($5::timestamptz IS NULL OR r.created_at >= $5) AND ($6::timestamptz IS NULL OR r.created_at < $6)
+                  AND ($7::text IS NULL OR r.id < $7)
+                ORDER BY r.id DESC LIMIT $8
+            )
+            SELECT jsonb_build_object(
+                'runs', coalesce((SELECT jsonb_agg(to_jsonb(p) ORDER BY p.id DESC) FROM page p), '[]'::jsonb),
+                'next_cursor', CASE WHEN (SELECT count(*) FROM page) = $8 THEN (SELECT min(id) FROM page) END)::text
+            """, [
+                f.function.map { .text($0) } ?? .null, f.status.map { .array($0.map { .text($0) }) } ?? .null,
+                f.eventName.map { .text($0) } ?? .null, f.eventID.map { .text($0) } ?? .null,
+                f.since.map { .timestamp($0) } ?? .null, f.until.map { .timestamp($0) } ?? .null,
+                f.cursor.map { .text($0) } ?? .null, .int(Int64(f.limit)),
+            ])
+        return r.scalar.stringValue ?? "{}"
+    }
+
+    /// One run with its steps (attempts, outputs, errors, timings), waits, logs, event and function.
+    func run(_ id: String, conn: PGConnection) throws -> String? {
+        let r = try conn.query("""
+            WITH x AS (
+                SELECT \(Self.runColumns) FROM blacklight.runs r LEFT JOIN blacklight.events e ON e.id = r.event_id
+                WHERE r.id = $1
+            )
+            SELECT (to_jsonb(x) || jsonb_build_object(
+                'output', r.output, 'error', r.error, 'ctx_now', r.ctx_now, 'locked_by', r.locked_by,
+                'concurrency_key', r.concurrency_key,
+                'event', (SELECT jsonb_build_object('id', e.id, 'name', e.name, 'data', e.data, 'ts', e.ts,
+                                                    'received_at', e.received_at, 'external_id', e.external_id)
+                          FROM blacklight.events e WHERE e.id = r.event_id),
+                'steps', coalesce((
+                    SELECT jsonb_agg(jsonb_build_object(
+                        'id', s.key, 'seq', s.seq, 'kind', s.kind, 'status', s.status, 'attempts', s.attempts,
+                        'output', s.output, 'error', s.error, 'started_at', s.started_at, 'ended_at', s.ended_at,
+                        'wake_at', s.wake_at,
+                        'offset_ms', round((extract(epoch FROM (s.started_at - r.created_at)) * 1000)::numeric, 3),
+                        'duration_ms', round((extract(epoch FROM (s.ended_at - s.started_at)) * 1000)::numeric, 3),
+                        'wait', (SELECT jsonb_build_object('event', w.event_name, 'match', w.match, 'expires_at', w.expires_at)
+                                 FROM blacklight.waits w WHERE w.run_id = s.run_id AND w.step_key = s.key))
+                        ORDER BY s.seq, s.started_at NULLS LAST, s.key)
+                    FROM blacklight.steps s WHERE s.run_id = r.id), '[]'::jsonb),
+                'logs', coalesce((SELECT jsonb_agg(jsonb_build_object('at', l.at, 'level', l.level, 'message', l.message)
+                                                   ORDER BY l.at)
+                                  FROM blacklight.run_logs l WHERE l.run_id = r.id), '[]'::jsonb),
+                'related_runs', coalesce((SELECT jsonb_agg(jsonb_build_object('id', o.id, 'kind', o.kind, 'status', o.status) ORDER BY o.id)
+                                          FROM blacklight.runs o WHERE o.parent_run_id = r.id), '[]'::jsonb)
+            ))::text
+            FROM x JOIN blacklight.runs r ON r.id = x.id
+            """, [.text(id)])
+        return r.rows.first?[0].stringValue
+    }
+
+    /// `{"events": [...], "next_cursor": ...}`, newest first, each with the number of runs it started.
+    func events(name: String?, cursor: String?, limit: Int, conn: PGConnection) throws -> String {
+        let r = try conn.query("""
+            WITH page AS (
+                SELECT e.id, e.name, e.data, e.ts, e.received_at, e.external_id,
+                       (SELECT count(*) FROM blacklight.runs r WHERE r.event_id = e.id) AS run_count
+                FROM blacklight.events e
+                WHERE ($1::text IS NULL OR e.name = $1) AND ($2::text IS NULL OR e.id < $2)
+                ORDER BY e.id DESC LIMIT $3
+            )
+            SELECT jsonb_build_object(
+                'events', coalesce((SELECT jsonb_agg(to_jsonb(p) ORDER BY p.id DESC) FROM page p), '[]'::jsonb),
+                'next_cursor', CASE WHEN (SELECT count(*) FROM page) = $3 THEN (SELECT min(id) FROM page) END)::text
+            """, [name.map { .text($0) } ?? .null, cursor.map { .text($0) } ?? .null, .int(Int64(limit))])
+        return r.scalar.stringValue ?? "{}"
+    }
+
+    /// One event with the runs it started.
+    func event(_ id: String, conn: PGConnection) throws -> String? {
+        let r = try conn.query("""
+            SELECT jsonb_build_object('id', e.id, 'name', e.name, 'data', e.data, 'ts', e.ts, 'received_at', e.received_at,
+                'external_id', e.external_id,
+                'runs', coalesce((SELECT jsonb_agg(jsonb_build_object('id', r.id, 'function_id', r.function_id,
+                                   'status', r.status, 'kind', r.kind, 'created_at', r.created_at, 'ended_at', r.ended_at)
+                                   ORDER BY r.id)
+                                  FROM blacklight.runs r WHERE r.event_id = e.id), '[]'::jsonb))::text
+            FROM blacklight.events e WHERE e.id = $1
+            """, [.text(id)])
+        return r.rows.first?[0].stringValue
+    }
+
+    /// Functions with their active version, triggers, schedules and last reload error; plus every load error.
+    func functions(id: String? = nil, conn: PGConnection) throws -> String {
+        let r = try conn.query("""
+            SELECT jsonb_build_object(
+              'functions', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                  'id', f.id, 'name', f.name, 'file', f.file, 'active_version', f.active_version,
+                  'deployed_at', f.deployed_at, 'config', f.config,
+                  'triggers', coalesce(f.config -> 'triggers', '[]'::jsonb),
+                  'event_triggers', coalesce((SELECT jsonb_agg(jsonb_build_object('event', t.event_name, 'filter', t.filter))
+                                              FROM blacklight.triggers t WHERE t.function_id = f.id), '[]'::jsonb),
+                  'schedules', coalesce((SELECT jsonb_agg(jsonb_build_object('id', s.id, 'cron', s.expression,
+                                              'timezone', s.timezone, 'last_tick', s.last_tick) ORDER BY s.id)
+                                         FROM blacklight.schedules s WHERE s.function_id = f.id), '[]'::jsonb),
+                  'load_error', (SELECT jsonb_build_object('file', le.file, 'message', le.message, 'line', le.line, 'at', le.at)
+                                 FROM blacklight.load_errors le WHERE le.file = f.file),
+                  'versions', (SELECT count(*) FROM blacklight.function_versions v WHERE v.function_id = f.id)
+                ) ORDER BY f.id) FROM blacklight.functions f WHERE $1::text IS NULL OR f.id = $1), '[]'::jsonb),
+              'load_errors', coalesce((SELECT jsonb_agg(jsonb_build_object('file', le.file, 'message', le.message,
+                                         'line', le.line, 'at', le.at) ORDER BY le.file)
+                                       FROM blacklight.load_errors le), '[]'::jsonb))::text
+            """, [id.map { .text($0) } ?? .null])
+        return r.scalar.stringValue ?? "{}"
+    }
+
+    /// Cron schedules with their next tick.
+    func schedules(conn: PGConnection) throws -> JSONValue {
+        let r = try conn.query("""
+            SELECT id, function_id, expression, timezone, jitter, event_name, event_data, last_tick, created_at
+            FROM blacklight.schedules ORDER BY id
+            """)
+        let now = Date()
+        return .object(["schedules": .array(r.rows.map { row in
+            let expression = row["expression"].stringValue ?? ""
+            let zone = row["timezone"].stringValue.flatMap(TimeZone.init(identifier:))
+            let next = (try? CronExpression(expression, timeZone: zone))?.next(after: now)
+            return .object([
+                "id": .string(row["id"].stringValue ?? ""),
+                "function_id": row["function_id"].stringValue.map { .string($0) } ?? .null,
+                "cron": .string(expression),
+                "timezone": row["timezone"].stringValue.map { .string($0) } ?? .null,
+                "event_name": row["event_name"].stringValue.map { .string($0) } ?? .null,
+                "last_tick": row["last_tick"].dateValue.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null,
+                "next_tick": next.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null,
+            ])
+        })])
+    }
+}

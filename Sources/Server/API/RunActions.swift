@@ -1,0 +1,107 @@
+import BlacklightCore
+import Engine
+import Foundation
+import PGStore
+
+/// The REST API's writes on runs and functions. Each is one transaction; each ends with a NOTIFY so
+/// idle workers look at once (polling stays the truth).
+struct RunActions {
+    /// Cancels a run that has not finished. A worker never resumes it: the claim takes only
+    /// queued/running/sleeping/waiting runs, and a batch's run update skips cancelled ones.
+    /// Returns the run's status after the call, nil when there is no such run.
+    func cancel(_ id: String, conn: PGConnection) throws -> (status: String, changed: Bool)? {
+        try conn.transaction { () throws -> (String, Bool)? in
+            let updated = try conn.query("""
+                UPDATE blacklight.runs SET status = 'cancelled', ended_at = clock_timestamp(), locked_by = NULL,
+                    error = jsonb_build_object('message', 'cancelled')
+                WHERE id = $1 AND status IN ('queued','running','sleeping','waiting') RETURNING status
+                """, [.text(id)])
+            if !updated.rows.isEmpty {
+                try conn.exec("DELETE FROM blacklight.waits WHERE run_id = $1", [.text(id)])
+                return ("cancelled", true)
+            }
+            let current = try conn.query("SELECT status FROM blacklight.runs WHERE id = $1", [.text(id)])
+            return current.rows.first.map { ($0["status"].stringValue ?? "", false) }
+        }
+    }
+
+    /// A new run of the same function for the same event, on the function's active version (so a fixed
+    /// script is what reruns). Nil when there is no such run.
+    func rerun(_ id: String, conn: PGConnection) throws -> String? {
+        try conn.transaction { () throws -> String? in
+            let r = try conn.query("""
+                INSERT INTO blacklight.runs (id, function_id, version, kind, parent_run_id, event_id, max_attempts, concurrency_key)
+                SELECT blacklight.ulid(), r.function_id, coalesce(f.active_version, r.version), r.kind, r.parent_run_id,
+                       r.event_id, coalesce((f.config ->> 'retries')::int + 1, r.max_attempts), r.concurrency_key
+                FROM blacklight.runs r LEFT JOIN blacklight.functions f ON f.id = r.function_id
+                WHERE r.id = $1
+                RETURNING id
+                """, [.text(id)])
+            try conn.exec("SELECT pg_notify('blacklight_runs', '')")
+            return r.rows.first?["id"].stringValue
+        }
+    }
+
+    enum FromStepResult { case noRun, noStep, started(String) }
+
+    /// A new run on the same version, whose memos are those of the steps before `step` and, when
+    /// `output` is given, `step` itself memoized with that JSON: the run replays up to there and
+    /// executes the rest live.
+    func rerun(_ id: String, fromStep step: String, output: JSONValue?, conn: PGConnection) throws -> FromStepResult {
+        try conn.transaction { () throws -> FromStepResult in
+            let found = try conn.query("SELECT seq FROM blacklight.steps WHERE run_id = $1 AND key = $2", [.text(id), .text(step)])
+            guard let seq = found.rows.first?["seq"].intValue else {
+                let exists = try conn.query("SELECT 1 FROM blacklight.runs WHERE id = $1", [.text(id)])
+                return exists.rows.isEmpty ? .noRun : .noStep
+            }
+            let created = try conn.query("""
+                INSERT INTO blacklight.runs (id, function_id, version, kind, parent_run_id, event_id, max_attempts, concurrency_key)
+                SELECT blacklight.ulid(), function_id, version, kind, parent_run_id, event_id, max_attempts, concurrency_key
+                FROM blacklight.runs WHERE id = $1 RETURNING id
+                """, [.text(id)])
+            guard let newID = created.rows.first?["id"].stringValue else { return .noRun }
+            try conn.exec("""
+                INSERT INTO blacklight.steps (run_id, key, seq, kind, status, output, error, attempts, started_at, ended_at, wake_at)
+                SELECT $2, key, seq, kind, status, output, error, attempts, started_at, ended_at, wake_at
+                FROM blacklight.steps WHERE run_id = $1 AND seq < $3 AND status = 'completed'
+                """, [.text(id), .text(newID), .int(seq)])
+            if let output {
+                try conn.exec("""
+                    INSERT INTO blacklight.steps (run_id, key, seq, kind, status, output, attempts, started_at, ended_at)
+                    SELECT $2, key, seq, kind, 'completed', $4::jsonb, 1, clock_timestamp(), clock_timestamp()
+                    FROM blacklight.steps WHERE run_id = $1 AND key = $3
+                    """, [.text(id), .text(newID), .text(step), .json(output.serialized())])
+            }
+            try conn.exec("SELECT pg_notify('blacklight_runs', '')")
+            return .started(newID)
+        }
+    }
+
+    enum InvokeResult { case noFunction, skipped(eventID: String), started(eventID: String, runID: String) }
+
+    /// Runs a function now with test data: stores a `blacklight/invoke` event (which triggers nothing
+    /// else) and enqueues the function for it. Also "run this cron now".
+    func invoke(_ function: String, data: JSONValue, conn: PGConnection) throws -> InvokeResult {
+        try conn.transaction { () throws -> InvokeResult in
+            let exists = try conn.query("SELECT 1 FROM blacklight.functions WHERE id = $1 AND active_version IS NOT NULL",
+                                        [.text(function)])
+            if exists.rows.isEmpty { return .noFunction }
+            let eventID = ULID.make()
+            try conn.exec("INSERT INTO blacklight.events (id, name, data, ts) VALUES ($1, 'blacklight/invoke', $2::jsonb, clock_timestamp())",
+                          [.text(eventID), .json(data.serialized())])
+            let r = try conn.query("SELECT blacklight.enqueue_run($1, $2, $3::jsonb) AS run_id",
+                                   [.text(function), .text(eventID), .json(data.serialized())])
+            try conn.exec("SELECT pg_notify('blacklight_runs', '')")
+            guard let runID = r.rows.first?["run_id"].stringValue else { return .skipped(eventID: eventID) }
+            return .started(eventID: eventID, runID: runID)
+        }
+    }
+
+    /// The function a schedule starts, for "run this cron now".
+    func scheduleFunction(_ id: String, conn: PGConnection) throws -> (function: String?, event: String?, data: JSONValue)? {
+        let r = try conn.query("SELECT function_id, event_name, event_data FROM blacklight.schedules WHERE id = $1", [.text(id)])
+        guard let row = r.rows.first else { return nil }
+        let data = row["event_data"].jsonText.flatMap { try? JSONValue.parse($0) } ?? .object([:])
+        return (row["function_id"].stringValue, row["event_name"].stringValue, data)
+    }
+}

@@ -1,0 +1,61 @@
+import BlacklightCore
+import Foundation
+
+/// Escaping for server-rendered pages: every value that came from the database or a request goes
+/// through `escape` (text and attribute values alike).
+enum HTML {
+    static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for c in s.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    /// A value for a query string or path segment.
+    static func component(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
+    }
+
+    static func json(_ v: JSONValue?) -> String { escape(pretty(v ?? .null)) }
+
+    /// Indented JSON for people (the API keeps the compact form).
+    static func pretty(_ v: JSONValue, indent: String = "") -> String {
+        let inner = indent + "  "
+        switch v {
+        case .array(let a) where !a.isEmpty:
+            return "[\n" + a.map { inner + pretty($0, indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
+        case .object(let o) where !o.isEmpty:
+            return "{\n" + o.keys.sorted().map { k in inner + JSONValue.string(k).serialized() + ": " + pretty(o[k]!, indent: inner) }
+                .joined(separator: ",\n") + "\n" + indent + "}"
+        default:
+            return v.serialized()
+        }
+    }
+
+    static func status(_ s: String) -> String {
+        "<span class=\"status s-\(escape(s))\">\(escape(s))</span>"
+    }
+
+    /// "2026-11-29T09:32:39.123+00:00" → "2026-11-29 09:32:39" (UTC), for tables.
+    static func time(_ v: JSONValue?) -> String {
+        guard let s = v?.stringValue else { return "" }
+        return escape(String(s.replacingOccurrences(of: "T", with: " ").prefix(19)))
+    }
+
+    static func duration(_ ms: Double?) -> String {
+        guard let ms else { return "" }
+        if ms < 1 { return String(format: "%.2f ms", ms) }
+        if ms < 1000 { return String(format: "%.0f ms", ms) }
+        if ms < 60_000 { return String(format: "%.2f s", ms / 1000) }
+        return String(format: "%.1f min", ms / 60_000)
+    }
+}

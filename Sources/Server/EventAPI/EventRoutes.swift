@@ -1,0 +1,65 @@
+import BlacklightCore
+import Engine
+import Foundation
+import Hummingbird
+import PGStore
+
+/// The Inngest-compatible event API: `POST /e/{event_key}`.
+struct EventRoutes: Sendable {
+    let pool: DatabasePool
+    let options: ServerOptions
+    let batcher: IngestBatcher
+    static let seedHeader = "x-inngest-event-id-seed"
+
+    func register<Context: RequestContext>(on router: Router<Context>) {
+        router.post("/e/:key") { request, context in try await self.receive(request, key: context.parameters.get("key") ?? "") }
+        router.post("/e") { request, _ in try await self.receive(request, key: "") }
+    }
+
+    /// Answers the SDKs' shape: `{"ids": [...], "status": 200}`, or `{"ids": [], "status": 4xx, "error": ...}`.
+    static func answer(_ ids: [String], status: HTTPResponse.Status, error: String? = nil) -> Response {
+        var o: [String: JSONValue] = ["ids": .array(ids.map { .string($0) }), "status": .int(Int64(status.code))]
+        if let error { o["error"] = .string(error) }
+        return .json(.object(o), status: status)
+    }
+
+    func keyAccepted(_ key: String) -> Bool {
+        if options.dev || options.eventKeys.isEmpty { return true }
+        return options.eventKeys.contains { constantTimeEquals($0, key) }
+    }
+
+    func receive(_ request: Request, key: String) async throws -> Response {
+        guard keyAccepted(key) else { return Self.answer([], status: .unauthorized, error: "event key not found") }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: options.limits.maxRequestBytes)
+        } catch {
+            return Self.answer([], status: .contentTooLarge,
+                               error: "request body is over the limit of \(options.limits.maxRequestBytes / (1024 * 1024)) MB")
+        }
+        let events: [EventStore.Event]
+        do {
+            let body = try JSONValue.parse(bytes: buffer.readableBytesView)
+            events = try EventPayload.parse(body, limits: options.limits)
+        } catch let invalid as EventPayload.Invalid {
+            return Self.answer([], status: .badRequest, error: invalid.message)
+        } catch {
+            return Self.answer([], status: .badRequest, error: "request body is not valid JSON: \(error)")
+        }
+        let seed = request.headers.first(where: { $0.name.canonicalName == Self.seedHeader }).flatMap { EventIDSeed($0.value) } ?? EventIDSeed.random()
+        let ids = events.indices.map(seed.id(at:))
+        let stored = try await batcher.ingest(events, ids: ids)
+        options.logger.debug("events received", metadata: ["count": "\(events.count)"])
+        return Self.answer(stored, status: .ok)
+    }
+}
+
+/// Compares secrets without an early exit, so timing does not reveal how much of a guess matched.
+func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    var diff = UInt8(x.count == y.count ? 0 : 1)
+    for i in 0..<max(x.count, y.count) {
+        diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+    }
+    return diff == 0
+}

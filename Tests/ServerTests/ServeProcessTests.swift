@@ -1,0 +1,89 @@
+import BlacklightCore
+import Engine
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import PGStore
+import Testing
+import TestSupport
+
+/// The real `blacklight serve` process: listens on --port, needs the keys, and stops cleanly on SIGTERM.
+@Suite("blacklight serve over HTTP")
+struct ServeProcessTests {
+    static var executable: URL {
+        var dir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("blacklight")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("blacklight")
+    }
+
+    /// A port that was free a moment ago (bind to 0, read it, close).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    func call(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:]) async throws -> (Int, JSONValue) {
+        var req = URLRequest(url: URL(string: url)!)
+        req.httpMethod = method
+        req.httpBody = body.map { Data($0.utf8) }
+        for (k, v) in headers { req.setValue(v, forHTTPHeaderField: k) }
+        let (data, response) = try await URLSession.shared.data(for: req)
+        return ((response as! HTTPURLResponse).statusCode, (try? JSONValue.parse(String(decoding: data, as: UTF8.self))) ?? .null)
+    }
+
+    @Test func serveAnswersWithKeysAndStopsOnSIGTERM() async throws {
+        let url = try TestDatabase.fresh(prepare: { conn in _ = try EngineMigrations.migrator().migrate(conn) }, templateKey: "engine")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("bl-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("scripts"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Scripts.greet.write(to: root.appendingPathComponent("scripts/greet.lua"), atomically: true, encoding: .utf8)
+        let port = Self.freePort()
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["serve", "--dir", root.path, "--database-url", url, "--port", "\(port)", "--host", "127.0.0.1", "--workers", "1"]
+        var env = ProcessInfo.processInfo.environment
+        env["INNGEST_EVENT_KEY"] = "ek-1,ek-2"
+        env["INNGEST_SIGNING_KEY"] = "sk-1"
+        process.environment = env
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let base = "http://127.0.0.1:\(port)"
+        var up = false
+        for _ in 0..<200 {
+            if let (status, _) = try? await call("GET", base + "/health"), status == 200 { up = true; break }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        #expect(up)
+        #expect(try await call("POST", base + "/e/wrong", body: #"{"name":"test/greet"}"#).0 == 401)
+        let (status, sent) = try await call("POST", base + "/e/ek-2", body: #"{"name":"test/greet","data":{"name":"s"}}"#)
+        #expect(status == 200)
+        let eventID = try #require(sent["ids"]?[0]?.stringValue)
+        #expect(try await call("GET", base + "/api/events/\(eventID)").0 == 401)
+        var completed = false
+        for _ in 0..<200 {
+            let (_, event) = try await call("GET", base + "/api/events/\(eventID)", headers: ["authorization": "Bearer sk-1"])
+            if event["runs"]?[0]?["status"]?.stringValue == "completed" { completed = true; break }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        #expect(completed)
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0)
+    }
+}
