@@ -7,7 +7,7 @@ struct Blacklight: ParsableCommand {
         abstract: "Durable Lua workflows on PostgreSQL.",
         subcommands: [
             DevCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self, SendCommand.self,
-            RunsCommand.self, FunctionsCommand.self, BenchCommand.self,
+            RunsCommand.self, FunctionsCommand.self, BenchCommand.self, ReplCommand.self,
         ]
     )
 }
