@@ -89,6 +89,13 @@ final class PseudoTerminal {
         }
     }
 
+    /// Forgets output not looked at yet (after a short read), so the next `expect` sees only what
+    /// comes after.
+    func skipPending() {
+        pump(timeout: 0.05)
+        mark = raw.endIndex
+    }
+
     /// Reads what is available for up to `timeout` seconds.
     func pump(timeout: Double) {
         var fds = pollfd(fd: master, events: Int16(POLLIN), revents: 0)

@@ -29,9 +29,19 @@ struct ReplTests {
         var args = ["repl", "--database-url", h.url, "--dir", h.root.path]
         if let history { args += ["--history", history.path] }
         let term = try PseudoTerminal(Harness.executable, args)
-        #expect(term.expect("connected to") != nil)
+        #expect(term.expect("connected to") != nil, "screen: \(term.text) running: \(term.process.isRunning) status: \(term.process.isRunning ? -1 : term.process.terminationStatus)")
         #expect(term.expect("bl> ") != nil)
         return term
+    }
+
+    /// Types `text` and Enter; returns what was printed up to the next prompt. (The editor redraws
+    /// the prompt with every key, so the prompt is looked for only after the line's newline.)
+    func enter(_ term: PseudoTerminal, _ text: String, prompt: String = "bl> ") -> String {
+        term.skipPending()
+        term.send(text + "\r")
+        guard term.expect("\n") != nil else { return "<no newline> \(term.text)" }
+        guard let shown = term.expect(prompt) else { return "<no prompt> \(term.text)" }
+        return String(shown.dropLast(prompt.count))
     }
 
     @Test("line editing keys, history across a restart, multi-line chunks, pretty results, errors that keep the session")
@@ -54,32 +64,28 @@ struct ReplTests {
         term.send("99\u{1b}[A\u{1b}[B\r")
         #expect(term.expect("\n99\n") != nil)
         // A multi-line function: continuation prompt until the chunk is complete.
-        term.send("function double(x)\r")
-        #expect(term.expect("..> ") != nil)
-        term.send("return x * 2\r")
-        #expect(term.expect("..> ") != nil)
-        term.send("end\r")
-        #expect(term.expect("bl> ") != nil)
+        #expect(enter(term, "function double(x)", prompt: "..> ") == "")  // nothing printed, the chunk goes on
+        #expect(enter(term, "return x * 2", prompt: "..> ") == "")
+        #expect(enter(term, "end") == "")
         term.send("double(21)\r")
         #expect(term.expect("\n42\n") != nil)
         // Nested tables print with indentation; row arrays as an aligned table.
-        term.send("{ name = \"x\", nested = { list = { 1, 2.5 }, deep = { ok = true } } }\r")
-        let nested = term.expect("bl> ") ?? ""
-        #expect(nested.contains("""
+        let nested = enter(term, "{ name = \"candidate\", nested = { list = { 1, 2.5, 3 }, deep = { ok = true, label = \"a long label here\" } } }")
+        #expect(nested == """
             {
-              name = "x",
+              name = "candidate",
               nested = {
-                deep = { ok = true },
-                list = { 1, 2.5 },
+                deep = { label = "a long label here", ok = true },
+                list = { 1, 2.5, 3 },
               },
             }
-            """))
+
+            """)
         term.send("db.query(\"SELECT g AS id, 'n' || g AS name FROM generate_series(1, 2) g\")\r")
         let rows = term.expect("(2 rows)") ?? ""
         #expect(rows.contains("id | name\n---+-----\n1  | n1\n2  | n2\n(2 rows)"))
         // An error shows its traceback and the session goes on.
-        term.send("error(\"boom\")\r")
-        let failure = term.expect("bl> ") ?? ""
+        let failure = enter(term, "error(\"boom\")")
         #expect(failure.contains("error: repl:1: boom"))
         #expect(failure.contains("stack traceback"))
         term.send("double(2)\r")
@@ -93,6 +99,9 @@ struct ReplTests {
         let again = try repl(h, history: history)
         again.send("\u{1b}[A\u{1b}[A\r")
         #expect(again.expect("\n42\n") != nil)
+        // Ctrl-D on an empty line ends the session (sent at the prompt: before it, the terminal is
+        // still in cooked mode and would take Ctrl-D as its own end-of-file).
+        #expect(again.expect("bl> ") != nil)
         again.send("\u{04}")
         #expect(again.waitForExit() == 0)
     }
@@ -103,8 +112,7 @@ struct ReplTests {
         let term = try repl(h)
         #expect(term.text.contains("connected to"))
         #expect(term.text.contains("database t_engine_"))
-        term.send("db.query(\"INSERT INTO notes VALUES ('a') RETURNING body\")\r")
-        let refused = term.expect("bl> ") ?? ""
+        let refused = enter(term, "db.query(\"INSERT INTO notes VALUES ('a') RETURNING body\")")
         #expect(refused.contains("read-only"))
         term.send("db.exec(\"INSERT INTO notes VALUES ('b')\")\r")
         #expect(term.expect("\n1\n") != nil)
@@ -178,8 +186,7 @@ struct ReplTests {
         #expect(third.contains("stored output: 23"))
         term.send("two.total\r")
         #expect(term.expect("\n22\n") != nil)
-        term.send(":continue\r")
-        let end = term.expect("bl> ") ?? ""
+        let end = enter(term, ":continue")
         #expect(end.contains("replay finished: the function returned { one = 11, three = 23 } (same as stored)"))
         // Breakpoints: :continue runs to the step named.
         term.send(":replay \(runID)\r")
@@ -254,8 +261,7 @@ struct ReplTests {
         let runID = run["id"].stringValue ?? ""
         try h.write(script: "fragile.lua", broken.replacingOccurrences(of: "a * nil_value", with: "a * 2"))
         let term = try repl(h)
-        term.send(":resume \(runID)\r")
-        let out = term.expect("bl> ") ?? ""
+        let out = enter(term, ":resume \(runID)")
         #expect(out.contains("from step 'compute', keeping 1 stored step output"))
         #expect(out.contains("step fetch: stored output → 21"))
         #expect(out.contains("step compute ✓"))

@@ -33,7 +33,7 @@ struct ConsoleTools {
 
     static func load(into vm: LuaVM) throws -> ConsoleTools {
         let getEnv = try vm.compile("return _ENV", chunkName: "=blacklight.env")
-        let chunk = try vm.loadTrusted(DebugLua.tools, chunkName: "=blacklight.debug")
+        let chunk = try vm.loadTrusted(DebugLua.wrapped(DebugLua.tools), chunkName: "=blacklight.debug")
         guard case .function(let make)? = chunk.first else { throw EngineError.lua("the debugger tools did not load") }
         let result = try vm.call(make, [.function(getEnv)])
         guard case .table(let t)? = result.first, case .function(let pretty)? = t["pretty"],

@@ -2,6 +2,11 @@
 /// `debug.getlocal` and `debug.getupvalue`); the code a person types still runs in the sandbox, in
 /// environments built here.
 enum DebugLua {
+    /// A chunk run by `loadTrusted` gets no arguments: make it return a function that takes them.
+    static func wrapped(_ body: String) -> String {
+        "return function(...)\n" + body + "\nend"
+    }
+
     /// Argument: a sandboxed function returning a sandbox environment. Returns `tools`: `pretty(value)`,
     /// `eval(source, env, chunkname)`, `console(source)` (the REPL's own session), `set_overrides(t)`.
     /// Tables cross into Swift as copies, so every environment stays here and Swift calls functions.
@@ -146,23 +151,21 @@ local function pretty(v, indent, seen)
   end
   seen[v] = true
   local seq, n = is_sequence(v)
-  local items, simple = {}, true
+  local items = {}
   for i = 1, n do
     local x = v[i]
-    if type(x) == "table" then simple = false end
     items[#items + 1] = pretty(x, indent .. "  ", seen)
   end
   if not seq then
     for _, k in ipairs(sorted_keys(v, n)) do
       local x = v[k]
-      if type(x) == "table" then simple = false end
       items[#items + 1] = key_text(k) .. " = " .. pretty(x, indent .. "  ", seen)
     end
   end
   seen[v] = nil
   if #items == 0 then return "{}" end
   local inline = "{ " .. concat(items, ", ") .. " }"
-  if simple and #inline + #indent <= 100 and not inline:find("\n") then return inline end
+  if #inline + #indent <= 72 and not inline:find("\n") then return inline end
   return "{\n" .. indent .. "  " .. concat(items, ",\n" .. indent .. "  ") .. ",\n" .. indent .. "}"
 end
 

@@ -52,7 +52,7 @@ final class StepHooks {
         }
         // Weak: the VM owns this closure, and the REPL may drop the hooks before the VM.
         let notify = vm.makeFunction { [weak self] args in try self?.notify(args) ?? [] }
-        let chunk = try vm.loadTrusted(DebugLua.hooks, chunkName: "=blacklight.debug")
+        let chunk = try vm.loadTrusted(DebugLua.wrapped(DebugLua.hooks), chunkName: "=blacklight.debug")
         guard case .function(let hooks)? = chunk.first else { throw EngineError.lua("the debug hooks did not load") }
         let state = try vm.call(hooks, [.function(run), .function(notify), .table(tools.table), .function(tools.getEnv)])
         guard case .table(let t)? = state.first, case .function(let eval)? = t["eval"] else {
