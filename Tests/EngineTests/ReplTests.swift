@@ -276,24 +276,27 @@ struct ReplTests {
                 == after["version"].stringValue)
     }
 
+    /// Runs `blacklight repl` with `input` on a pipe; returns its exit status and standard output.
+    static func pipe(_ h: Harness, _ input: String) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = Harness.executable
+        p.arguments = ["repl", "--database-url", h.url, "--dir", h.root.path]
+        let stdin = Pipe(), stdout = Pipe()
+        p.standardInput = stdin
+        p.standardOutput = stdout
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let data = stdout.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     @Test("a piped script prints each result and exits 1 at the first error")
     func pipedScript() throws {
         let h = try Harness()
-        func pipe(_ input: String) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = Harness.executable
-            p.arguments = ["repl", "--database-url", h.url, "--dir", h.root.path]
-            let stdin = Pipe(), stdout = Pipe()
-            p.standardInput = stdin
-            p.standardOutput = stdout
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try stdin.fileHandleForWriting.close()
-            let data = stdout.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-        }
+        func pipe(_ input: String) throws -> (Int32, String) { try Self.pipe(h, input) }
         let (ok, okOut) = try pipe("x = 20\nfunction f(n)\n  return n + x\nend\nf(1)\nprint(\"hi\")\n{ 1, 2 }\n")
         #expect(ok == 0)
         #expect(okOut == "21\nhi\n{ 1, 2 }\n")
@@ -301,5 +304,43 @@ struct ReplTests {
         #expect(bad == 1)
         #expect(badOut.hasPrefix("2\nerror: repl:1: stop here\nstack traceback:"))
         #expect(!badOut.contains("not reached"))
+    }
+
+    @Test(":functions, :runs, :run, :events and :reload show the database and the scripts on disk")
+    func inspectionCommands() throws {
+        let h = try Harness(scripts: ["three.lua": Self.threeSteps], setupSQL: "CREATE TABLE effects (id serial, step text);")
+        try h.load()
+        try h.send("test/three", ["base": 1])
+        try h.drain()
+        let runID = try h.onlyRun("three")["id"].stringValue ?? ""
+        let hash = ScriptBundle(file: "scripts/three.lua", source: Self.threeSteps).hash
+        let (status, out) = try Self.pipe(h, ":functions\n:runs three completed\n:run \(runID)\n:events 1\n")
+        #expect(status == 0)
+        #expect(out.hasPrefix("""
+            FUNCTION  VERSION           FILE               TRIGGERS          ON DISK
+            three     \(hash)  scripts/three.lua  event test/three  same
+            RUN                         FUNCTION  STATUS     ATTEMPT  EVENT       CREATED
+            \(runID)  three     completed  1/1      test/three
+            """))
+        #expect(out.contains("run       \(runID)\nfunction  three\nversion   \(hash)\nstatus    completed"))
+        #expect(out.contains("output    {\"one\":2,\"three\":5}"))
+        #expect(out.contains("      output: {\"tags\":[\"a\",\"b\"],\"total\":4}"))
+        #expect(out.contains("NAME        RECEIVED"))
+        #expect(out.contains("test/three"))
+
+        try h.write(script: "three.lua", Self.threeSteps.replacingOccurrences(of: "base + 1", with: "base + 2"))
+        let (_, changed) = try Self.pipe(h, ":functions\n:reload\n:functions\n")
+        let newHash = ScriptBundle(file: "scripts/three.lua", source: Self.threeSteps.replacingOccurrences(of: "base + 1", with: "base + 2")).hash
+        #expect(changed == """
+            FUNCTION  VERSION           FILE               TRIGGERS          ON DISK
+            three     \(hash)  scripts/three.lua  event test/three  changed (:reload)
+            three: updated (version \(newHash))
+            FUNCTION  VERSION           FILE               TRIGGERS          ON DISK
+            three     \(newHash)  scripts/three.lua  event test/three  same
+
+            """)
+        let (unknown, message) = try Self.pipe(h, ":nonsense\n")
+        #expect(unknown == 1)
+        #expect(message == "error: unknown command :nonsense (:help lists them)\n")
     }
 }
