@@ -49,6 +49,7 @@ public final class ReplSession {
 
     public var prompt: String {
         if let replay, let pause = replay.pausedAt { return "replay \(pause.key)> " }
+        if pendingRerun != nil { return "bl (uncommitted)> " }
         return "bl> "
     }
 
@@ -70,7 +71,7 @@ public final class ReplSession {
         var source = trimmed
         if source.hasPrefix("=") { source = "return " + source.dropFirst() }  // Lua 5.1 habit
         let result: ConsoleTools.Result
-        if let replay {
+        if let replay, !replay.isOver {
             result = replay.evaluate(source)
         } else {
             result = console.evaluate(source)

@@ -113,11 +113,15 @@ final class LineEditor {
         cursor = buffer.count
     }
 
-    /// Redraws the line and puts the cursor back. Lines wider than the terminal are not wrapped
-    /// specially: the REPL's lines are short, and a plain redraw keeps this small.
+    /// Redraws the line and puts the cursor back. A line wider than the terminal scrolls
+    /// sideways (a window around the cursor), so the redraw never wraps onto a second row.
     private func refresh(_ prompt: String, _ buffer: [Character], _ cursor: Int) {
-        var text = "\r" + prompt + String(buffer) + "\u{1b}[0K\r"
-        let column = prompt.count + cursor
+        let room = max(10, terminal.columns - prompt.count - 1)
+        var start = 0
+        if buffer.count > room { start = min(max(0, cursor - room + 1), buffer.count - room) }
+        let visible = buffer[start..<min(buffer.count, start + room)]
+        var text = "\r" + prompt + String(visible) + "\u{1b}[0K\r"
+        let column = prompt.count + cursor - start
         if column > 0 { text += "\u{1b}[\(column)C" }
         write(text)
     }
