@@ -183,6 +183,7 @@ local function handler(e)
   -- Frames below the person's chunk are the debugger's own: cut them.
   local cut = tb:find("\n%s*%[C%]: in function 'xpcall'")
   if cut then tb = tb:sub(1, cut - 1) end
+  tb = tb:gsub("\n\t[^\n]*blacklight%.debug[^\n]*", ""):gsub("\n\t%[LuaHost sandbox%][^\n]*", "")
   return message_of(e) .. tb
 end
 
@@ -210,11 +211,18 @@ end
 -- The REPL's global environment: assignments persist across chunks; names it does not hold come
 -- from `overrides` (the console's db, step, ...) and then the sandbox (which rejects unknown names).
 local overrides = {}
+local function global(k)
+  local ok, v = pcall(function() return base_env[k] end)
+  if ok then return v end
+  error("unknown global '" .. tostring(k) .. "'", 3)  -- at the person's line, not this function's
+end
+
 local session = setmetatable({}, {
   __index = function(_, k)
     local v = overrides[k]
     if v ~= nil then return v end
-    return base_env[k]
+    local g = global(k)  -- not a tail call: global() raises at level 3, the person's chunk
+    return g
   end,
 })
 
@@ -222,7 +230,7 @@ local function set_overrides(t) overrides = t end
 local function console(source) return eval(source, session, "=repl") end
 
 return { pretty = pretty, eval = eval, compile = compile, console = console, set_overrides = set_overrides,
-         message_of = message_of }
+         message_of = message_of, global = global }
 """#
 
     /// Instruments a workflow VM: wraps the prelude's host functions (the `H` upvalue of `step.run`)
@@ -299,7 +307,9 @@ function state.eval(source, extra)
       end
       v = extra[k]
       if v ~= nil then return v end
-      return base_env[k]
+      local ok, g = pcall(function() return base_env[k] end)
+      if ok then return g end
+      error("'" .. tostring(k) .. "' is neither a local at this point of the script nor a global", 2)
     end,
   })
   return tools.eval(source, env, "=replay")

@@ -121,7 +121,7 @@ extension ReplSession {
                 return true
             case .failed:
                 var text = "run \(runID) failed: \(message)"
-                if let tb = record.error?["traceback"]?.stringValue { text += "\n" + tb }
+                text += ErrorText.traceback(record.error?["traceback"]?.stringValue, after: message)
                 out(text)
                 return false
             case .queued:

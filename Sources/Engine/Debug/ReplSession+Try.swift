@@ -63,7 +63,7 @@ extension ReplSession {
             ok = false
             let message = record.error?["message"]?.stringValue ?? record.error?.serialized() ?? "failed"
             var text = "failed after \(ms): \(message)"
-            if let tb = record.error?["traceback"]?.stringValue { text += "\n" + tb }
+            text += ErrorText.traceback(record.error?["traceback"]?.stringValue, after: message)
             if record.status == .queued { text += "\n(a real run would retry: \(claim.maxAttempts - 1) retries left)" }
             out(text)
         }

@@ -95,7 +95,7 @@ final class ReplayState {
                 if let m = t["message"]?.asString { message = m }
                 if let tb = t["traceback"]?.asString, !tb.isEmpty { traceback = tb }
             }
-            out("replay failed: \(message)" + (traceback.map { "\n" + $0 } ?? ""))
+            out("replay failed: \(message)" + ErrorText.traceback(traceback, after: message))
             end()
             return false
         }
