@@ -63,6 +63,11 @@ struct ReplTests {
         #expect(term.expect("\n32\n") != nil)
         term.send("99\u{1b}[A\u{1b}[B\r")
         #expect(term.expect("\n99\n") != nil)
+        // Ctrl-C drops the line being typed and gives a fresh prompt.
+        term.send("this is not lua\u{03}")
+        #expect(term.expect("^C\n") != nil)
+        term.send("7 * 6\r")
+        #expect(term.expect("\n42\n") != nil)
         // A multi-line function: continuation prompt until the chunk is complete.
         #expect(enter(term, "function double(x)", prompt: "..> ") == "")  // nothing printed, the chunk goes on
         #expect(enter(term, "return x * 2", prompt: "..> ") == "")
@@ -173,6 +178,10 @@ struct ReplTests {
         #expect(first.contains("paused before step 'one'\n  stored output: 11"))
         term.send("output\r")
         #expect(term.expect("\n11\n") != nil)
+        let notYet = enter(term, "one", prompt: "replay one> ")
+        #expect(notYet.contains("'one' is neither a local at this point of the script nor a global"))
+        term.send("db.one(\"SELECT count(*) AS n FROM effects\").n\r")
+        #expect(term.expect("\n1\n") != nil)
         term.send("ctx.event.data.base + base\r")
         #expect(term.expect("\n20\n") != nil)
         term.send(":next\r")
@@ -274,6 +283,16 @@ struct ReplTests {
         #expect(try h.scalar("SELECT count(*) FROM effects").intValue == 1)  // fetch did not run again
         #expect(try h.scalar("SELECT active_version FROM blacklight.functions WHERE id = 'fragile'").stringValue
                 == after["version"].stringValue)
+
+        // --from an earlier step re-executes it too.
+        let again = try repl(h)
+        let rerun = enter(again, ":resume \(runID) --from fetch")
+        #expect(rerun.contains("from step 'fetch', keeping 0 stored step outputs"))
+        #expect(rerun.contains("step fetch ✓"))
+        #expect(rerun.contains("run \(runID) completed → { result = 42 }"))
+        again.send(":quit\r")
+        #expect(again.waitForExit() == 0)
+        #expect(try h.scalar("SELECT count(*) FROM effects").intValue == 2)
     }
 
     /// Runs `blacklight repl` with `input` on a pipe; returns its exit status and standard output.
