@@ -40,7 +40,7 @@ struct ReplTests {
         term.skipPending()
         term.send(text + "\r")
         guard term.expect("\n") != nil else { return "<no newline> \(term.text)" }
-        guard let shown = term.expect(prompt) else { return "<no prompt> \(term.text)" }
+        guard let shown = term.expect(prompt) else { return "<no prompt \(prompt)>" }
         return String(shown.dropLast(prompt.count))
     }
 
@@ -238,6 +238,10 @@ struct ReplTests {
         #expect(three.contains("- stored: 5\n+ now:    201"))
         term.send(":commit\r")
         #expect(term.expect("committed: step 'three'") != nil)
+        // Without a replay going: :rerun-step RUN_ID STEP_ID gets there by itself.
+        let direct = enter(term, ":rerun-step \(runID) two", prompt: "replay three> ")
+        #expect(direct.contains("+ now:    { tags = { \"a\", \"b\" }, total = 200 }"))
+        #expect(enter(term, ":rollback", prompt: "replay three> ").contains("rolled back"))
         term.send(":quit\r")
         #expect(term.waitForExit() == 0)
         #expect(try h.scalar("SELECT count(*) FROM effects").intValue == 2)

@@ -23,7 +23,7 @@ extension ReplSession {
                                        before each step; Lua typed at a pause sees ctx, the script's locals,
                                        output (the step's stored output) and step_id
         :next  :continue  :break [STEP_ID]   step, run to the next breakpoint, set (or list) breakpoints
-        :rerun-step STEP_ID            execute that step live (in the replay) in a transaction and show the
+        :rerun-step [RUN_ID] STEP_ID   execute that step live (in the replay) in a transaction and show the
                                        difference from the stored output; then :commit or :rollback
         :commit  :rollback             keep (writes and the new output as the step's memo) or drop the re-run
         :resume RUN_ID [--from STEP_ID]   resume a failed run on the script on disk: activate it, drop the
@@ -69,8 +69,11 @@ extension ReplSession {
             case "break", "b":
                 return setBreakpoint(words.first)
             case "rerun-step", "rerun":
-                guard let id = words.first else { return fail("usage: :rerun-step STEP_ID") }
-                return try rerunStep(id)
+                switch words.count {
+                case 1: return try rerunStep(words[0])
+                case 2: return try rerunStep(words[1], run: words[0])
+                default: return fail("usage: :rerun-step STEP_ID (during a :replay), or :rerun-step RUN_ID STEP_ID")
+                }
             case "commit":
                 return try commitRerun()
             case "rollback":

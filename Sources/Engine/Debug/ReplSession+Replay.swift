@@ -67,13 +67,16 @@ extension ReplSession {
 
     /// `:rerun-step STEP_ID`: executes the step for real (live database, read-write transaction kept
     /// open), then pauses before the next step and shows how the new output differs from the stored one.
-    func rerunStep(_ id: String) throws -> Bool {
+    func rerunStep(_ id: String, run: String? = nil) throws -> Bool {
         if let pendingRerun {
             return fail("step '\(pendingRerun.key)' was re-run and is not committed yet: :commit or :rollback first")
         }
-        if replay == nil || replay?.isOver == true || !(replay?.pausedAt.map { $0.id == id || $0.key == id } ?? false) {
+        if run != nil || replay == nil || replay?.isOver == true
+            || !(replay?.pausedAt.map { $0.id == id || $0.key == id } ?? false) {
             // Get there: replay the run (quietly) up to that step.
-            guard let runID = replay?.runID else { return fail("no replay (:replay RUN_ID first, then :rerun-step STEP_ID)") }
+            guard let runID = run ?? replay?.runID else {
+                return fail("no replay (:replay RUN_ID first, then :rerun-step STEP_ID; or :rerun-step RUN_ID STEP_ID)")
+            }
             _ = try startReplay(runID, breakpoints: [id], stepping: false, quiet: true)
         }
         guard let replay, let pause = replay.pausedAt, pause.id == id || pause.key == id else {

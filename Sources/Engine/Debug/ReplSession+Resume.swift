@@ -83,11 +83,16 @@ extension ReplSession {
                     SELECT status, extract(epoch FROM run_at - clock_timestamp())::float8 AS wait FROM blacklight.runs WHERE id = $1
                     """, [.text(runID)]).rows.first
                 let wait = state?["wait"].doubleValue ?? 0
-                if state?["status"].stringValue == "queued", Date().addingTimeInterval(wait) < deadline {
-                    Thread.sleep(forTimeInterval: max(0.01, wait))
+                let status = state?["status"].stringValue ?? "gone"
+                // Queued for a retry soon, or claimed by a worker of a running server: wait and see.
+                if (status == "queued" && Date().addingTimeInterval(wait) < deadline) || (status == "running" && Date() < deadline) {
+                    Thread.sleep(forTimeInterval: status == "running" ? 0.1 : max(0.01, wait))
                     continue
                 }
-                out("run \(runID) is \(state?["status"].stringValue ?? "gone"); workers will take it from here")
+                if status == "completed" || status == "failed" {
+                    return try reportEnd(runID, conn: writer)
+                }
+                out("run \(runID) is \(status); workers will take it from here")
                 return true
             }
             let claim = DebugQueries.claim(row)
@@ -131,5 +136,18 @@ extension ReplSession {
                 return true
             }
         }
+    }
+
+    /// The end state of a run another process finished.
+    private func reportEnd(_ runID: String, conn: PGConnection) throws -> Bool {
+        let row = try conn.query("SELECT status, output::text AS output, error FROM blacklight.runs WHERE id = $1", [.text(runID)]).rows.first
+        let status = row?["status"].stringValue ?? "gone"
+        if status == "completed" {
+            out("run \(runID) completed (by a worker) → \(row?["output"].stringValue ?? "null")")
+            return true
+        }
+        let error = row?["error"].jsonText.flatMap { try? JSONValue.parse($0) }
+        out("run \(runID) \(status) (by a worker): \(error?["message"]?.stringValue ?? "")")
+        return false
     }
 }
