@@ -22,7 +22,8 @@ extension ReplSession {
         :replay RUN_ID                 run the current script with the run's stored step outputs, pausing
                                        before each step; Lua typed at a pause sees ctx, the script's locals,
                                        output (the step's stored output) and step_id
-        :next  :continue  :break [STEP_ID]   step, run to the next breakpoint, set (or list) breakpoints
+        :next  :continue               run to the next step / to the next breakpoint (or the end)
+        :break [STEP_ID | -STEP_ID | -]   add a breakpoint before a step (list them; remove one; remove all)
         :rerun-step [RUN_ID] STEP_ID   execute that step live (in the replay) in a transaction and show the
                                        difference from the stored output; then :commit or :rollback
         :commit  :rollback             keep (writes and the new output as the step's memo) or drop the re-run

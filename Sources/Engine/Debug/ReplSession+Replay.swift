@@ -5,10 +5,12 @@ import PGStore
 
 extension ReplSession {
     /// `:replay RUN_ID`: pauses before the first step.
-    func startReplay(_ runID: String, breakpoints: Set<String> = [], stepping: Bool = true, quiet: Bool = false) throws -> Bool {
+    /// `:replay RUN_ID`: pauses before the first step. `only` replaces the session's breakpoints
+    /// (`:rerun-step` runs to exactly its step).
+    func startReplay(_ runID: String, only: Set<String>? = nil, stepping: Bool = true, quiet: Bool = false) throws -> Bool {
         let state = try makeReplay(runID, quiet: quiet)
         state.hooks.stepping = stepping
-        state.hooks.breakpoints = breakpoints.union(replay?.hooks.breakpoints ?? [])
+        state.hooks.breakpoints = only ?? breakpoints
         replay?.end()
         replay = state
         return state.advance()
@@ -54,14 +56,24 @@ extension ReplSession {
         return replay.advance()
     }
 
+    /// `:break STEP_ID` adds a breakpoint, `:break` lists them, `:break -STEP_ID` removes one and
+    /// `:break -` removes all. They apply to the replay going on and to the next ones.
     func setBreakpoint(_ id: String?) -> Bool {
-        guard let replay else { return fail("no replay (:replay RUN_ID starts one)") }
+        defer { replay?.hooks.breakpoints = breakpoints }
         guard let id else {
-            out(replay.hooks.breakpoints.isEmpty ? "no breakpoints" : "breakpoints: " + replay.hooks.breakpoints.sorted().joined(separator: ", "))
+            out(breakpoints.isEmpty ? "no breakpoints" : "breakpoints: " + breakpoints.sorted().joined(separator: ", "))
             return true
         }
-        replay.hooks.breakpoints.insert(id)
-        out("breakpoint before step '\(id)'")
+        if id == "-" {
+            breakpoints.removeAll()
+            out("no breakpoints")
+        } else if id.hasPrefix("-") {
+            breakpoints.remove(String(id.dropFirst()))
+            out("removed the breakpoint before step '\(id.dropFirst())'")
+        } else {
+            breakpoints.insert(id)
+            out("breakpoint before step '\(id)'")
+        }
         return true
     }
 
@@ -77,7 +89,8 @@ extension ReplSession {
             guard let runID = run ?? replay?.runID else {
                 return fail("no replay (:replay RUN_ID first, then :rerun-step STEP_ID; or :rerun-step RUN_ID STEP_ID)")
             }
-            _ = try startReplay(runID, breakpoints: [id], stepping: false, quiet: true)
+            _ = try startReplay(runID, only: [id], stepping: false, quiet: true)
+            replay?.hooks.breakpoints = breakpoints
         }
         guard let replay, let pause = replay.pausedAt, pause.id == id || pause.key == id else {
             return fail("step '\(id)' was not reached in this run's current script")

@@ -18,6 +18,8 @@ public final class ReplSession {
     let conn: PGConnection
     let console: ConsoleVM
     var replay: ReplayState?
+    /// `:break` points, kept across replays (and settable before the first).
+    var breakpoints: Set<String> = []
     /// A step re-executed by `:rerun-step`, its transaction still open.
     var pendingRerun: PendingRerun?
     /// Set by `:quit`.
