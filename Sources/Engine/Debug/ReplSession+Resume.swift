@@ -67,7 +67,8 @@ extension ReplSession {
     }
 
     /// Executes one queued run in this process, attempt after attempt (retries wait here up to a
-    /// minute), through the engine's Executor and Batch, like a worker that claims only this run.
+    /// minute), through the engine's Executor and Batch, like a worker that claims only this run. It
+    /// takes no concurrency slot: one run resumed by hand does not need the limit's protection.
     private func execute(_ runID: String, bundle: ScriptBundle, conn writer: PGConnection) throws -> Bool {
         let hooks = StepHooks(mode: .live, out: out)
         let wvm = try debugVM(bundle, hooks: hooks)
