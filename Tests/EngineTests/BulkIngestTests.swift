@@ -2,6 +2,7 @@ import BlacklightCore
 import Foundation
 import PGStore
 import Testing
+import TestSupport
 @testable import Engine
 
 /// blacklight.ingest_events (0002_bulk_ingest.sql) keeps ingest_event's semantics for a whole batch.

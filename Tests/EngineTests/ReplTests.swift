@@ -2,6 +2,7 @@ import BlacklightCore
 import Foundation
 import PGStore
 import Testing
+import TestSupport
 @testable import Engine
 
 /// `blacklight repl` driven through a pseudo-terminal (and through a pipe) against a real database.

@@ -1,6 +1,7 @@
 import BlacklightCore
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("Dashboard")
 struct DashboardTests {

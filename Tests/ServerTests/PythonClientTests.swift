@@ -1,6 +1,7 @@
 import BlacklightCore
 import Foundation
 import Testing
+import TestSupport
 
 /// The real `inngest` package from PyPI (bin/test installs it) sending to Blacklight.
 @Suite("Inngest Python SDK")
