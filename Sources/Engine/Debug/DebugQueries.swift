@@ -34,21 +34,7 @@ enum DebugQueries {
                    FROM blacklight.events e WHERE e.id = r.event_id) AS event
         """
 
-    static func claim(_ row: PGRow) -> ClaimedRun {
-        ClaimedRun(
-            id: row["id"].stringValue ?? "",
-            functionID: row["function_id"].stringValue ?? "",
-            version: row["version"].stringValue ?? "",
-            kind: row["kind"].stringValue ?? "run",
-            parentRunID: row["parent_run_id"].stringValue,
-            attempt: Int(row["attempt"].intValue ?? 1),
-            maxAttempts: Int(row["max_attempts"].intValue ?? 1),
-            ctxNow: row["ctx_now"].dateValue ?? Date(),
-            createdAt: row["created_at"].dateValue ?? Date(),
-            concurrencyKey: row["concurrency_key"].stringValue,
-            event: row["event"].jsonText.flatMap { try? JSONValue.parse($0) } ?? .object([:]),
-            parentError: row["parent_error"].jsonText.flatMap { try? JSONValue.parse($0) })
-    }
+    static func claim(_ row: PGRow) -> ClaimedRun { ClaimedRun(row: row) }
 
     struct StoredStep {
         var key: String

@@ -19,6 +19,25 @@ struct ClaimedRun: Sendable {
     var parentError: JSONValue?
 }
 
+extension ClaimedRun {
+    /// Decodes a row of the claim query's shape (ClaimQueries.claim).
+    init(row: PGRow) {
+        self.init(
+            id: row["id"].stringValue ?? "",
+            functionID: row["function_id"].stringValue ?? "",
+            version: row["version"].stringValue ?? "",
+            kind: row["kind"].stringValue ?? "run",
+            parentRunID: row["parent_run_id"].stringValue,
+            attempt: Int(row["attempt"].intValue ?? 1),
+            maxAttempts: Int(row["max_attempts"].intValue ?? 1),
+            ctxNow: row["ctx_now"].dateValue ?? Date(),
+            createdAt: row["created_at"].dateValue ?? Date(),
+            concurrencyKey: row["concurrency_key"].stringValue,
+            event: row["event"].jsonText.flatMap { try? JSONValue.parse($0) } ?? .object([:]),
+            parentError: row["parent_error"].jsonText.flatMap { try? JSONValue.parse($0) })
+    }
+}
+
 /// One row to write into blacklight.steps when the batch flushes.
 struct StepRecord {
     var runID: String

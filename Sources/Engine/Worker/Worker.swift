@@ -175,23 +175,7 @@ final class Worker {
 
     private func claim(_ conn: PGConnection) throws -> [ClaimedRun] {
         let result = try conn.query(ClaimQueries.claim, [.int(Int64(settings.batchSize)), .text(leases.ownerID), .double(settings.leaseSeconds)])
-        return result.rows.map { row in
-            let event = row["event"].jsonText.flatMap { try? JSONValue.parse($0) } ?? .object([:])
-            return ClaimedRun(
-                id: row["id"].stringValue ?? "",
-                functionID: row["function_id"].stringValue ?? "",
-                version: row["version"].stringValue ?? "",
-                kind: row["kind"].stringValue ?? "run",
-                parentRunID: row["parent_run_id"].stringValue,
-                attempt: Int(row["attempt"].intValue ?? 1),
-                maxAttempts: Int(row["max_attempts"].intValue ?? 1),
-                ctxNow: row["ctx_now"].dateValue ?? Date(),
-                createdAt: row["created_at"].dateValue ?? Date(),
-                concurrencyKey: row["concurrency_key"].stringValue,
-                event: event,
-                parentError: row["parent_error"].jsonText.flatMap { try? JSONValue.parse($0) }
-            )
-        }.sorted { $0.id < $1.id }
+        return result.rows.map(ClaimedRun.init(row:)).sorted { $0.id < $1.id }
     }
 
     private func loadMemos(_ conn: PGConnection, ids: [String]) throws -> [String: [String: StepMemo]] {
