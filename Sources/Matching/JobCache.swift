@@ -87,11 +87,21 @@ public final class JobCache: @unchecked Sendable {
                  salaryMax: row["salary_max"].intValue.map(Int.init))
     }
 
-    /// Features and embeddings of the given active jobs (call after refresh).
-    func lookup(_ ids: [Int64]) -> [(MatchJob, Vector?)] {
+    /// Features of the given active jobs (call after refresh).
+    func lookup(_ ids: [Int64]) -> [MatchJob] {
         lock.lock()
         defer { lock.unlock() }
-        return ids.compactMap { id in jobs[id].map { ($0, index?.vector(id: id)) } }
+        return ids.compactMap { jobs[$0] }
+    }
+
+    /// Cosine of `query` (normalised) with each cached job, nil where a job has no embedding; one
+    /// kernel pass instead of copying each stored vector out.
+    func similarities(_ query: Vector, ids: [Int64]) -> [Float?] {
+        lock.lock()
+        let index = self.index
+        lock.unlock()
+        guard let index, index.dimension == query.dimension else { return ids.map { _ in nil } }
+        return index.scores(query, ids: ids)
     }
 
     func allActiveIDs() -> [Int64] {

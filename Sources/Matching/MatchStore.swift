@@ -100,8 +100,10 @@ struct MatchStore {
         let candidates = try loadCandidates(Array(Set(pairs.map(\.0))))
         try JobCache.shared.refresh(conn, dimension: dimension)
         let jobIDs = Array(Set(pairs.map(\.1)))
-        var jobs: [Int64: (MatchJob, Vector?)] = [:]
-        for (job, vector) in JobCache.shared.lookup(jobIDs) { jobs[job.id] = (job, vector) }
+        var jobs: [Int64: MatchJob] = [:]
+        jobs.reserveCapacity(jobIDs.count)
+        for job in JobCache.shared.lookup(jobIDs) { jobs[job.id] = job }
+        var directVectors: [Int64: Vector] = [:]
         let missing = jobIDs.filter { jobs[$0] == nil }
         if !missing.isEmpty {
             // Not active (or just changed): read them directly.
@@ -111,18 +113,34 @@ struct MatchStore {
                 """, [.array(missing.map { .int($0) })])
             for row in rows.rows {
                 let job = JobCache.job(row)
-                var vector: Vector?
-                if case .float4Array(let e) = row["embedding"] { vector = Vector(e).normalized() }
-                jobs[job.id] = (job, vector)
+                if case .float4Array(let e) = row["embedding"] { directVectors[job.id] = Vector(e).normalized() }
+                jobs[job.id] = job
             }
+        }
+        // Similarities per candidate in one pass over that candidate's jobs.
+        var byCandidate: [Int64: [Int64]] = [:]
+        for (c, j) in pairs { byCandidate[c, default: []].append(j) }
+        var similarity: [Int64: [Int64: Double]] = [:]
+        for (c, js) in byCandidate {
+            guard let query = candidates[c]?.1 else { continue }
+            var map: [Int64: Double] = [:]
+            map.reserveCapacity(js.count)
+            let cached = JobCache.shared.similarities(query, ids: js)
+            for (k, j) in js.enumerated() {
+                if let s = cached[k] {
+                    map[j] = Double(s)
+                } else if let v = directVectors[j], v.dimension == query.dimension {
+                    map[j] = Double(VectorMath.dot(query, v))
+                }
+            }
+            similarity[c] = map
         }
         var out: [(Int64, Int64, MatchResult)] = []
         out.reserveCapacity(pairs.count)
         for (c, j) in pairs {
             guard let candidate = candidates[c], let job = jobs[j] else { continue }
-            var similarity = rules.unknownScore / 100
-            if let a = candidate.1, let b = job.1, a.dimension == b.dimension { similarity = Double(VectorMath.dot(a, b)) }
-            out.append((c, j, MatchScorer.score(candidate.0, job.0, similarity: similarity, rules: rules)))
+            let s = similarity[c]?[j] ?? rules.unknownScore / 100
+            out.append((c, j, MatchScorer.score(candidate.0, job, similarity: s, rules: rules)))
         }
         return out
     }
