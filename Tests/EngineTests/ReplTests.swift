@@ -37,6 +37,13 @@ struct ReplTests {
 
     /// Types `text` and Enter; returns what was printed up to the next prompt. (The editor redraws
     /// the prompt with every key, so the prompt is looked for only after the line's newline.)
+    /// Types only once the prompt is shown, as a person would: keys typed while the editor is not in
+    /// raw mode (between two prompts) go through the terminal's line discipline, where Ctrl-C is a signal.
+    func sendAtPrompt(_ term: PseudoTerminal, _ keys: String, prompt: String = "bl> ") {
+        _ = term.expect(prompt)
+        term.send(keys)
+    }
+
     func enter(_ term: PseudoTerminal, _ text: String, prompt: String = "bl> ") -> String {
         term.skipPending()
         term.send(text + "\r")
@@ -51,23 +58,23 @@ struct ReplTests {
         let history = h.root.appendingPathComponent("history")
         let term = try repl(h, history: history)
         // Ctrl-A then typing inserts at the start; Ctrl-E and Backspace fix the tail: 10 * 2 + 4.
-        term.send("2 + 3\u{01}10 * \u{05}\u{7f}4\r")
+        sendAtPrompt(term, "2 + 3\u{01}10 * \u{05}\u{7f}4\r")
         #expect(term.expect("\n24\n") != nil)
         // Ctrl-U clears, Ctrl-W deletes a word, two ← and Ctrl-K cut " 5": 1 + 1 +7.
-        term.send("garbage\u{15}1 + 1 + bad\u{17}5\u{1b}[D\u{1b}[D\u{0b}7\r")
+        sendAtPrompt(term, "garbage\u{15}1 + 1 + bad\u{17}5\u{1b}[D\u{1b}[D\u{0b}7\r")
         #expect(term.expect("\n9\n") != nil)
         // Home and End keys: "1" typed at the start, "0" at the end: 12 + 20.
-        term.send("2 + 2\u{1b}[H1\u{1b}[F0\r")
+        sendAtPrompt(term, "2 + 2\u{1b}[H1\u{1b}[F0\r")
         #expect(term.expect("\n32\n") != nil)
         // Up recalls the previous line, Down comes back to the draft.
-        term.send("\u{1b}[A\r")
+        sendAtPrompt(term, "\u{1b}[A\r")
         #expect(term.expect("\n32\n") != nil)
-        term.send("99\u{1b}[A\u{1b}[B\r")
+        sendAtPrompt(term, "99\u{1b}[A\u{1b}[B\r")
         #expect(term.expect("\n99\n") != nil)
         // Ctrl-C drops the line being typed and gives a fresh prompt.
-        term.send("this is not lua\u{03}")
+        sendAtPrompt(term, "this is not lua\u{03}")
         #expect(term.expect("^C\n") != nil)
-        term.send("7 * 6\r")
+        sendAtPrompt(term, "7 * 6\r")
         #expect(term.expect("\n42\n") != nil)
         // A multi-line function: continuation prompt until the chunk is complete.
         #expect(enter(term, "function double(x)", prompt: "..> ") == "")  // nothing printed, the chunk goes on
