@@ -45,10 +45,9 @@ struct RollbackCommand: ParsableCommand {
     @Option(help: "Version hash (or a prefix); default: the version before the active one.") var to: String?
 
     func run() throws {
-        let (url, cluster) = try project.database()
-        defer { cluster?.stop() }
-        let conn = try PGConnection(url: url)
-        defer { conn.close() }
+        let db = try project.openDatabase()
+        defer { db.close() }
+        let conn = db.conn
         do {
             let version = try Registry().rollback(functionID, to: to, conn: conn)
             print("\(functionID): version \(version) is active")
@@ -68,10 +67,9 @@ struct SchedulesCommand: ParsableCommand {
         @OptionGroup var project: ProjectOptions
 
         func run() throws {
-            let (url, cluster) = try project.database()
-            defer { cluster?.stop() }
-            let conn = try PGConnection(url: url)
-            defer { conn.close() }
+            let db = try project.openDatabase()
+            defer { db.close() }
+            let conn = db.conn
             let rows = try conn.query("""
                 SELECT id, function_id, expression, timezone, event_name, last_tick FROM blacklight.schedules ORDER BY id
                 """)

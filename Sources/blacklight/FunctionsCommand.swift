@@ -13,10 +13,9 @@ struct FunctionsCommand: ParsableCommand {
         @OptionGroup var project: ProjectOptions
 
         func run() throws {
-            let (url, cluster) = try project.database()
-            defer { cluster?.stop() }
-            let conn = try PGConnection(url: url)
-            defer { conn.close() }
+            let db = try project.openDatabase()
+            defer { db.close() }
+            let conn = db.conn
             let rows = try conn.query("SELECT id, active_version, config, deployed_at, file FROM blacklight.functions ORDER BY id")
             print("FUNCTION                        VERSION           DEPLOYED              TRIGGERS")
             for row in rows.rows {
@@ -47,10 +46,9 @@ struct FunctionsCommand: ParsableCommand {
         @Argument(help: "Function id.") var functionID: String
 
         func run() throws {
-            let (url, cluster) = try project.database()
-            defer { cluster?.stop() }
-            let conn = try PGConnection(url: url)
-            defer { conn.close() }
+            let db = try project.openDatabase()
+            defer { db.close() }
+            let conn = db.conn
             let active = try conn.query("SELECT active_version FROM blacklight.functions WHERE id = $1", [.text(functionID)]).rows.first
             guard let active else { throw ValidationError("no function with id '\(functionID)'") }
             let versions = try conn.query("""

@@ -51,6 +51,18 @@ struct ProjectOptions: ParsableArguments {
         return (cluster.url(database: "blacklight"), wasRunning ? nil : cluster)
     }
 
+    /// A connection to the project's database (starting the embedded cluster if needed) for a
+    /// command that runs once; `close()` also stops a cluster this call started.
+    func openDatabase() throws -> ProjectDatabase {
+        let (url, cluster) = try database()
+        do {
+            return ProjectDatabase(url: url, conn: try PGConnection(url: url), cluster: cluster)
+        } catch {
+            cluster?.stop()
+            throw error
+        }
+    }
+
     /// Applies the engine's migrations; refuses a database newer than this build.
     func migrate(_ url: String) throws -> [Int] {
         let conn = try PGConnection(url: url)
@@ -77,4 +89,22 @@ func waitForTermination() {
     }
     semaphore.wait()
     _ = sources
+}
+
+/// An open connection plus the embedded cluster a command started for it.
+final class ProjectDatabase {
+    let url: String
+    let conn: PGConnection
+    private let cluster: EmbeddedCluster?
+
+    init(url: String, conn: PGConnection, cluster: EmbeddedCluster?) {
+        self.url = url
+        self.conn = conn
+        self.cluster = cluster
+    }
+
+    func close() {
+        conn.close()
+        cluster?.stop()
+    }
 }

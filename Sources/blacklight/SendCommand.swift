@@ -21,10 +21,9 @@ struct SendCommand: ParsableCommand {
             throw ValidationError("--data is not valid JSON: \(error)")
         }
         guard case .object = json else { throw ValidationError("--data must be a JSON object, e.g. '{\"job_ids\": [1, 2]}'") }
-        let (url, cluster) = try project.database()
-        defer { cluster?.stop() }
-        let conn = try PGConnection(url: url)
-        defer { conn.close() }
+        let db = try project.openDatabase()
+        defer { db.close() }
+        let conn = db.conn
         let ids = try EventStore().send([EventStore.Event(name: name, data: json, id: id)], conn: conn)
         print(ids.first ?? "")
     }
@@ -49,10 +48,9 @@ struct RunsCommand: ParsableCommand {
         }
 
         func run() throws {
-            let (url, cluster) = try project.database()
-            defer { cluster?.stop() }
-            let conn = try PGConnection(url: url)
-            defer { conn.close() }
+            let db = try project.openDatabase()
+            defer { db.close() }
+            let conn = db.conn
             let runs = try RunQueries().list(function: function, status: status, limit: limit, conn: conn)
             if json {
                 print(JSONValue.array(runs.map(\.json)).serialized())
@@ -69,10 +67,9 @@ struct RunsCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let (url, cluster) = try project.database()
-            defer { cluster?.stop() }
-            let conn = try PGConnection(url: url)
-            defer { conn.close() }
+            let db = try project.openDatabase()
+            defer { db.close() }
+            let conn = db.conn
             guard let shown = try RunQueries().show(runID, conn: conn) else {
                 throw ValidationError("no run with id '\(runID)'")
             }
