@@ -165,33 +165,7 @@ extension ReplSession {
         guard let shown = try RunQueries().show(id, conn: conn) else {
             return fail("no run \(id)")
         }
-        let (run, steps, output, error) = shown
-        var lines = [
-            "run       \(run.id)",
-            "function  \(run.functionID)",
-            "version   \(run.version)",
-            "status    \(run.status)",
-            "attempt   \(run.attempt) of \(run.maxAttempts)",
-            "event     \(run.eventName ?? "-")",
-        ]
-        if let output { lines.append("output    \(output.serialized())") }
-        if let error {
-            lines.append("error     \(error["message"]?.stringValue ?? error.serialized())")
-            if let tb = error["traceback"]?.stringValue {
-                lines.append(tb.split(separator: "\n").map { "          " + $0 }.joined(separator: "\n"))
-            }
-        }
-        lines.append("steps")
-        for s in steps {
-            var line = "  \(s.key)  \(s.kind)  \(s.status)  attempts \(s.attempts)"
-            if let start = s.startedAt, let end = s.endedAt {
-                line += String(format: "  %.1f ms", end.timeIntervalSince(start) * 1000)
-            }
-            lines.append(line)
-            if let output = s.output { lines.append("      output: \(output.serialized())") }
-            if let error = s.error { lines.append("      error: \(error["message"]?.stringValue ?? error.serialized())") }
-        }
-        out(lines.joined(separator: "\n"))
+        out(RunFormatting.detail(shown.0, steps: shown.1, output: shown.output, error: shown.error))
         return true
     }
 

@@ -1,10 +1,9 @@
 import BlacklightCore
-import Engine
 import Foundation
 
-/// Plain-text views of runs for the terminal.
-enum RunFormatting {
-    static func table(_ runs: [RunQueries.RunSummary]) -> String {
+/// Plain-text views of runs for the terminal: the CLI's `runs` commands and the REPL's `:run`.
+public enum RunFormatting {
+    public static func table(_ runs: [RunQueries.RunSummary]) -> String {
         var lines = [pad("RUN", 26) + "  " + pad("FUNCTION", 28) + "  " + pad("STATUS", 10) + "  ATTEMPT  EVENT"]
         for r in runs {
             lines.append(pad(r.id, 26) + "  " + pad(r.functionID, 28) + "  " + pad(r.status, 10) + "  "
@@ -13,7 +12,7 @@ enum RunFormatting {
         return lines.joined(separator: "\n")
     }
 
-    static func detail(_ run: RunQueries.RunSummary, steps: [RunQueries.StepDetail], output: JSONValue?, error: JSONValue?) -> String {
+    public static func detail(_ run: RunQueries.RunSummary, steps: [RunQueries.StepDetail], output: JSONValue?, error: JSONValue?) -> String {
         var lines = [
             "run       \(run.id)",
             "function  \(run.functionID)",
@@ -41,7 +40,7 @@ enum RunFormatting {
         return lines.joined(separator: "\n")
     }
 
-    static func pad(_ s: String, _ n: Int) -> String {
+    public static func pad(_ s: String, _ n: Int) -> String {
         s.count >= n ? s : s + String(repeating: " ", count: n - s.count)
     }
 }
