@@ -61,7 +61,7 @@ extension ExecutionHost {
         return []
     }
 
-    private func recordFailure(run: RunExecution, batch: Batch, active: ActiveStep, error: JSONValue) {
+    func recordFailure(run: RunExecution, batch: Batch, active: ActiveStep, error: JSONValue) {
         let attempts = run.attempts(of: active.key) + 1
         run.replay.record(active.key, StepMemo(status: .failed, attempts: attempts))
         run.failedStep = active.key
@@ -70,7 +70,7 @@ extension ExecutionHost {
                                       startedAt: active.startedAt, endedAt: Date(), wakeAt: nil))
     }
 
-    private func endStep(run: RunExecution, batch: Batch, active: ActiveStep, succeeded: Bool) throws {
+    func endStep(run: RunExecution, batch: Batch, active: ActiveStep, succeeded: Bool) throws {
         run.current = nil
         if active.savepoint {
             if succeeded {

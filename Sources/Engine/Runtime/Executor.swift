@@ -81,20 +81,12 @@ struct Executor {
 
     private enum Retry { case policy, never, after(Double) }
 
-    /// A step that raised a limit error skips the prelude's failure path: undo its writes here.
+    /// A step that raised a limit error skips the prelude's failure path: undo its writes here, the
+    /// same way a failing step does.
     private func cleanUpActiveStep(_ run: RunExecution, batch: Batch, host: ExecutionHost, error: LuaError) {
         guard let active = run.current else { return }
-        run.current = nil
-        if active.savepoint {
-            _ = try? batch.conn.exec("ROLLBACK TO SAVEPOINT bl_step")
-            _ = try? batch.conn.exec("RELEASE SAVEPOINT bl_step")
-        }
-        if !active.transactional { try? host.resumeBatch?() }
-        let attempts = run.attempts(of: active.key) + 1
-        run.failedStep = active.key
-        batch.steps.append(StepRecord(runID: run.claim.id, key: active.key, seq: active.seq, kind: "run", status: .failed,
-                                      output: nil, error: .object(["message": .string(error.message)]), attempts: attempts,
-                                      startedAt: active.startedAt, endedAt: Date(), wakeAt: nil))
+        try? host.endStep(run: run, batch: batch, active: active, succeeded: false)
+        host.recordFailure(run: run, batch: batch, active: active, error: .object(["message": .string(error.message)]))
     }
 
     private func classify(_ error: LuaError, run: RunExecution, wvm: WorkflowVM) -> Outcome {
