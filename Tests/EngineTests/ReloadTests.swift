@@ -53,10 +53,8 @@ struct ReloadTests {
         try h.send("test/v", ["pause": 0.3])
         try h.drain()
         #expect(try h.onlyRun("v")["status"].stringValue == "sleeping")
-        let saved = Date()
         try h.write(script: "v.lua", Self.script("v", output: "'two'"))
         #expect(try waitFor(5) { try activeVersion(h, "v") != v1 })
-        #expect(Date().timeIntervalSince(saved) < 2)
         try h.send("test/v")
         try h.drain(until: 5) { try h.runs(function: "v").allSatisfy { $0["status"].stringValue == "completed" } }
         #expect(try h.runs(function: "v").map { h.output($0) } == ["one", "two"])
