@@ -40,10 +40,8 @@ public struct MatchingExtension: HostExtension {
             }
             return v
         }
-        func connection(_ name: String) throws -> PGConnection {
-            guard let conn = context.connection() else { throw MatchingError("\(name) is only available while a run executes") }
-            return conn
-        }
+        // Through the step's savepoint, like db.*: the writes go with a failing step, a SQL error ends the step alone.
+        let database = context.database
         let dimension = self.dimension
         let provider = self.provider
 
@@ -62,7 +60,7 @@ public struct MatchingExtension: HostExtension {
                 let k = Int(opts["k"]?.asInt ?? 10)
                 let threshold = opts["threshold"]?.asDouble.map(Float.init)
                 let precision: VectorIndex.Precision = opts["precision"]?.asString == "int8" ? .int8(rerank: max(400, 4 * k)) : .exact
-                let index = try JobCache.shared.refresh(try connection("vec.top_k"), dimension: query.dimension)
+                let index = try database.run("vec.top_k") { conn in try JobCache.shared.refresh(conn, dimension: query.dimension) }
                 let hits = index.topK(query.normalized(), k: k, threshold: threshold, precision: precision)
                 return [.table(LuaTable(array: hits.map { .table(LuaTable.from(["id": .int($0.id), "score": .number(Double($0.score))])) }))]
             },
@@ -118,8 +116,9 @@ public struct MatchingExtension: HostExtension {
                     throw MatchingError("match.store: unknown mode '\(modeName)' (use insert_new, upsert or replace_candidate)")
                 }
                 let bound = try params.map(Self.parameter)
-                let stats = try MatchStore(conn: try connection("match.store"), rules: rules, dimension: dimension)
-                    .store(pairsSQL: sql, params: bound, mode: mode)
+                let stats = try database.run("match.store") { conn in
+                    try MatchStore(conn: conn, rules: rules, dimension: dimension).store(pairsSQL: sql, params: bound, mode: mode)
+                }
                 return [.table(LuaTable.from(["pairs": .int(Int64(stats.pairs)), "stored": .int(Int64(stats.stored)),
                                               "recommended": .int(Int64(stats.recommended)), "removed": .int(Int64(stats.removed))]))]
             },
@@ -127,7 +126,9 @@ public struct MatchingExtension: HostExtension {
             "score": { args in
                 let c = try args.int(1, name: "match.score"), j = try args.int(2, name: "match.score")
                 let rules = Self.rules(try args.optionalTable(3, name: "match.score"))
-                let scored = try MatchStore(conn: try connection("match.score"), rules: rules, dimension: dimension).score([(c, j)])
+                let scored = try database.run("match.score") { conn in
+                    try MatchStore(conn: conn, rules: rules, dimension: dimension).score([(c, j)])
+                }
                 guard let r = scored.first?.2 else { return [.nil] }
                 return [.table(LuaTable.from([
                     "match_score": .number(r.matchScore), "skill_match_score": .number(r.skillScore),

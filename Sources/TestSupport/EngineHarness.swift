@@ -74,15 +74,12 @@ public final class Harness {
         try worker.drain(maxBatches: maxBatches)
     }
 
-    /// Drains until `condition` holds or `timeout` passes (for sleeps, retries with backoff, waits).
-    public func drain(until timeout: Double = 10, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
+    /// Drains until `condition` holds (sleeps, retries with backoff, waits); fails after `timeout`.
+    public func drain(until timeout: Double = 30, _ condition: () throws -> Bool) throws {
+        try Poll.until("the condition after draining", timeout: timeout) {
             try drain()
-            if try condition() { return }
-            Thread.sleep(forTimeInterval: 0.02)
+            return try condition()
         }
-        try drain()
     }
 
     public func runs(function: String? = nil) throws -> [PGRow] {

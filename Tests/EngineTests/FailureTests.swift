@@ -101,9 +101,7 @@ struct FailureTests {
         h.settings.limits.instructions = 5_000_000
         try h.load()
         try h.send("test/runaway")
-        let start = Date()
         try h.drain()
-        #expect(Date().timeIntervalSince(start) < 5)
         let run = try h.onlyRun("runaway")
         #expect(run["status"].stringValue == "failed")
         #expect(run["attempt"].intValue == 1)

@@ -7,7 +7,7 @@ enum DebugQueries {
     /// A run with everything an execution needs, in the shape of a worker's claim.
     static let run = """
         SELECT r.id, r.function_id, r.version, r.kind, r.parent_run_id, r.attempt, r.max_attempts,
-               coalesce(r.ctx_now, r.created_at) AS ctx_now, r.created_at, r.concurrency_key, r.status, r.output, r.error,
+               coalesce(r.ctx_now, r.created_at) AS ctx_now, r.created_at, r.started_at, r.concurrency_key, r.status, r.output, r.error,
                (SELECT p.error FROM blacklight.runs p WHERE p.id = r.parent_run_id) AS parent_error,
                (SELECT jsonb_build_object('id', e.id, 'name', e.name, 'data', e.data,
                                           'ts', (extract(epoch FROM e.ts) * 1000)::bigint)
@@ -27,7 +27,7 @@ enum DebugQueries {
         WHERE r.id = (SELECT id FROM blacklight.runs WHERE id = $1 AND status IN ('queued','running','sleeping','waiting')
                       AND run_at <= clock_timestamp() FOR UPDATE SKIP LOCKED)
         RETURNING r.id, r.function_id, r.version, r.kind, r.parent_run_id, r.attempt, r.max_attempts, r.ctx_now,
-                  r.created_at, r.concurrency_key,
+                  r.created_at, r.started_at, r.concurrency_key,
                   (SELECT p.error FROM blacklight.runs p WHERE p.id = r.parent_run_id) AS parent_error,
                   (SELECT jsonb_build_object('id', e.id, 'name', e.name, 'data', e.data,
                                              'ts', (extract(epoch FROM e.ts) * 1000)::bigint)

@@ -99,20 +99,19 @@ extension ReplSession {
         let writer = try PGConnection(url: url)
         let live = Batch(conn: writer)
         try live.begin()
-        let host = replay.wvm.host
-        host.batch = live
+        replay.context.batch = live
         let previous = replay.run.attempts(of: key)
         replay.run.replay.record(key, StepMemo(status: .failed, attempts: previous))
         replay.hooks.onFinished = { [weak replay] finished in
             guard finished.key == key, let replay else { return }
-            replay.wvm.host.batch = replay.batch
+            replay.context.batch = replay.batch
             replay.hooks.onFinished = nil
         }
         out("re-running step '\(key)' live (in a transaction)")
         replay.hooks.stepping = true
         replay.hooks.lastFinished = nil
         _ = replay.advance()
-        host.batch = replay.isOver ? nil : replay.batch
+        replay.context.batch = replay.batch
         guard let finished = replay.hooks.lastFinished, finished.key == key else {
             live.rollback()
             writer.close()

@@ -75,11 +75,11 @@ extension ReplSession {
         let executor = Executor(services: services)
         let deadline = Date().addingTimeInterval(60)
         let owner = "repl:\(ProcessInfo.processInfo.processIdentifier)"
+        var claims = 0
         while true {
-            let batch = Batch(conn: writer)
-            try batch.begin()
-            guard let row = try writer.query(DebugQueries.claimOne, [.text(runID), .text(owner), .double(30)]).rows.first else {
-                try batch.commit()
+            claims += 1
+            let fence = Fence(token: "\(owner)#\(claims)", seconds: 30)
+            guard let row = try writer.query(DebugQueries.claimOne, [.text(runID), .text(fence.token), .double(30)]).rows.first else {
                 let state = try writer.query("""
                     SELECT status, extract(epoch FROM run_at - clock_timestamp())::float8 AS wait FROM blacklight.runs WHERE id = $1
                     """, [.text(runID)]).rows.first
@@ -101,12 +101,25 @@ extension ReplSession {
             for s in try DebugQueries.storedSteps(runID, conn: writer) { memos[s.key] = s.memo }
             let run = RunExecution(claim: claim, memos: memos)
             hooks.run = run
-            wvm.host.suspendBatch = { [batch] in try batch.commit() }
-            wvm.host.resumeBatch = { [batch] in try batch.begin() }
+            let batch = Batch(conn: writer, fence: fence)
+            batch.pending = [claim.id]
             out("attempt \(claim.attempt) of \(claim.maxAttempts):")
             let outcome: Executor.Outcome
             do {
-                outcome = executor.execute(run, in: wvm, batch: batch)
+                try batch.begin()
+                guard batch.pending.contains(claim.id) else {
+                    batch.rollback()
+                    out("run \(runID) was taken over by a worker; workers will take it from here")
+                    return true
+                }
+                outcome = executor.execute(RunContext(run: run, batch: batch, limits: RunLimits(),
+                                                      runDeadline: Worker.runDeadline(claim, definition: wvm.definition)), in: wvm)
+                if outcome.leaseLost {
+                    batch.rollback()
+                    out("run \(runID) was taken over by a worker while it ran here; workers will take it from here")
+                    return true
+                }
+                batch.pending.remove(claim.id)
                 batch.runs.append(outcome.record)
                 if outcome.startFailureHandler != nil {
                     try batch.flush()

@@ -45,12 +45,11 @@ extension ReplSession {
                                createdAt: now, concurrencyKey: nil, event: event, parentError: nil)
         let run = RunExecution(claim: claim, memos: [:])
         hooks.run = run
-        // No early commits in a dry run: a `transaction = false` step stays inside the transaction.
-        wvm.host.suspendBatch = nil
-        wvm.host.resumeBatch = nil
+        // No fence, so no early commits in a dry run: a `transaction = false` step stays inside the transaction.
+        let context = RunContext(run: run, batch: batch, limits: RunLimits())
         out("dry run of \(definition.id) (version \(bundle.hash) from \(origin)), event \(name) \(data.serialized())")
         let started = Date()
-        let outcome = Executor(services: services).execute(run, in: wvm, batch: batch)
+        let outcome = Executor(services: services).execute(context, in: wvm)
         let ms = String(format: "%.1f ms", Date().timeIntervalSince(started) * 1000)
         batch.rollback()
         let record = outcome.record

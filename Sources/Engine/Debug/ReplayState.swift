@@ -12,6 +12,8 @@ final class ReplayState {
     let run: RunExecution
     let batch: Batch
     let coroutine: LuaCoroutine
+    /// The replay's run as the host API sees it; `:rerun-step` points its batch at a live transaction for one step.
+    let context: RunContext
     /// The memos as stored, for showing and comparing (the replay's own copy changes as it goes).
     let stored: [String: StepMemo]
     let storedErrors: [String: JSONValue]
@@ -44,10 +46,8 @@ final class ReplayState {
         ]
         firstArgs = [.table(LuaTable(array: [], hash: ctx)), wvm.stepTable]
         coroutine = wvm.vm.newCoroutine(wvm.runFunction)
-        host.run = run
-        host.batch = batch
-        host.suspendBatch = nil
-        host.resumeBatch = nil
+        context = RunContext(run: run, batch: batch, limits: RunLimits())
+        host.enter(context)
         hooks.run = run
     }
 
@@ -140,8 +140,7 @@ final class ReplayState {
         if isOver { return }
         isOver = true
         pausedAt = nil
-        wvm.host.run = nil
-        wvm.host.batch = nil
+        wvm.host.leave()
         batch.rollback()
         batch.conn.close()
     }

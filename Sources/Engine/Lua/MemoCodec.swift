@@ -8,7 +8,8 @@ import LuaHost
 ///
 /// Encoding: nil → null; sequence tables → arrays; string-keyed tables → objects; an empty table → {};
 /// any other table → {"$lua": [[key, value], ...]}; a time → {"$time": "ISO-8601"}; a float that JSON
-/// cannot hold (nan, ±inf) → {"$num": "nan" | "inf" | "-inf"}; a vector → {"$vec": [floats]}.
+/// cannot hold (nan, ±inf) → {"$num": "nan" | "inf" | "-inf"}; a vector → {"$vec": [floats]}; a string with
+/// a NUL character (which jsonb cannot hold) → {"$bin": "base64"}.
 struct MemoCodec {
     let times: TimeType?
     var vectors: VectorBridge? = nil
@@ -27,7 +28,10 @@ struct MemoCodec {
             if d.isNaN { return .object(["$num": .string("nan")]) }
             if d.isInfinite { return .object(["$num": .string(d > 0 ? "inf" : "-inf")]) }
             return .double(d)
-        case .string(let s): return .string(s)
+        case .string(let s):
+            // jsonb cannot hold NUL (\u0000); Lua strings can. Such a string is stored as base64 and comes back whole.
+            if s.utf8.contains(0) { return .object(["$bin": .string(Data(s.utf8).base64EncodedString())]) }
+            return .string(s)
         case .table(let t): return try encodeTable(t, depth: depth)
         case .function: throw EncodeError(description: "a function cannot be stored as a step output")
         case .userdata(let ref):
@@ -50,10 +54,17 @@ struct MemoCodec {
             var object: [String: JSONValue] = [:]
             object.reserveCapacity(t.hash.count)
             for (key, value) in t.hash {
-                if case .string(let k) = key { object[k] = try encode(value, depth: depth + 1) }
+                if case .string(let k) = key {
+                    if k.utf8.contains(0) { return try encodePairs(t, depth: depth) }
+                    object[k] = try encode(value, depth: depth + 1)
+                }
             }
             return .object(object)
         }
+        return try encodePairs(t, depth: depth)
+    }
+
+    private func encodePairs(_ t: LuaTable, depth: Int) throws -> JSONValue {
         var pairs: [JSONValue] = []
         for (i, value) in t.array.enumerated() {
             pairs.append(.array([.int(Int64(i + 1)), try encode(value, depth: depth + 1)]))
@@ -82,6 +93,9 @@ struct MemoCodec {
                 }
                 if case .array(let items)? = members["$vec"], let vectors {
                     return vectors.toLua(items.map { Float($0.doubleValue ?? 0) })
+                }
+                if case .string(let b64)? = members["$bin"], let data = Data(base64Encoded: b64) {
+                    return .string(String(decoding: data, as: UTF8.self))
                 }
                 if case .string(let n)? = members["$num"] {
                     switch n {

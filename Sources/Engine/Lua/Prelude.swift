@@ -5,8 +5,23 @@ enum Prelude {
     static let source = #"""
 return function(H)
 local traceback = debug.traceback
-local type, error, xpcall, tostring, yield, setmetatable, pairs, select =
-      type, error, xpcall, tostring, coroutine.yield, setmetatable, pairs, select
+local type, error, xpcall, tostring, yield, setmetatable, getmetatable, pairs, select, rawget =
+      type, error, xpcall, tostring, coroutine.yield, setmetatable, getmetatable, pairs, select, rawget
+
+-- Error tables print as their message: tostring(err), "failed: " .. err, and a handler's log line show what went
+-- wrong instead of "table: 0x...".
+local ERROR_MT = {
+  __tostring = function(e) return tostring(rawget(e, "message")) end,
+  __concat = function(a, b)
+    local function text(v) if type(v) == "table" then return tostring(rawget(v, "message")) end return tostring(v) end
+    return text(a) .. text(b)
+  end,
+  __name = "error",
+}
+local function as_error(e)
+  if type(e) == "table" and getmetatable(e) == nil then setmetatable(e, ERROR_MT) end
+  return e
+end
 
 local function check_id(fname, id, level)
   if type(id) ~= "string" or id == "" then
@@ -18,9 +33,9 @@ end
 local function handler(e)
   if type(e) == "table" then
     if e.traceback == nil then e.traceback = traceback("", 2) end
-    return e
+    return as_error(e)
   end
-  return { message = tostring(e), traceback = traceback(tostring(e), 2) }
+  return as_error({ message = tostring(e), traceback = traceback(tostring(e), 2) })
 end
 
 local step = {}
@@ -76,17 +91,24 @@ function step.send_event(id, events)
 end
 
 function step.non_retriable(message)
-  return { __blacklight = "non_retriable", message = tostring(message) }
+  return as_error({ __blacklight = "non_retriable", message = tostring(message) })
 end
 
 function step.retry_after(seconds, message)
   if type(seconds) ~= "number" and type(seconds) ~= "string" then
     error("step.retry_after: seconds must be a number or a duration string", 2)
   end
-  return { __blacklight = "retry_after", seconds = seconds, message = tostring(message or "retry requested") }
+  return as_error({ __blacklight = "retry_after", seconds = seconds, message = tostring(message or "retry requested") })
 end
 
-return step
+-- on_failure(ctx, err) runs through this Lua function, so the error table it receives prints its message.
+local function run_on_failure(handler, ctx, err)
+  if type(err) == "table" then as_error(err) end
+  ctx.error = err
+  return handler(ctx, err)
+end
+
+return step, run_on_failure
 end
 """#
 }

@@ -7,6 +7,9 @@ final class TimeValue {
     let seconds: Double
     init(_ seconds: Double) { self.seconds = seconds }
 
+    /// Years 1 to 9999, in seconds since 1970: what every store and format of a time here handles.
+    static let storable: ClosedRange<Double> = -62_135_596_800...253_402_300_799
+
     static func iso(_ seconds: Double) -> String {
         let date = Date(timeIntervalSince1970: seconds)
         return isoFormatter().string(from: date)

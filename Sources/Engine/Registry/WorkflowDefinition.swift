@@ -19,6 +19,8 @@ public struct WorkflowDefinition: Sendable, Equatable {
     /// Path inside the event data whose value deduplicates runs for 24 h.
     public var idempotencyPath: [String]?
     public var hasOnFailure: Bool
+    /// `timeouts = { step = "5m", run = "1h", start = "10m" }`, in seconds.
+    public var timeouts = Timeouts()
     /// The line of the `workflow {` call, for messages.
     public var line: Int
 
@@ -44,6 +46,7 @@ public struct WorkflowDefinition: Sendable, Equatable {
         if let concurrencyLimit { o["concurrency_limit"] = .int(Int64(concurrencyLimit)) }
         if let concurrencyKeyPath { o["concurrency_key_path"] = .array(concurrencyKeyPath.map { .string($0) }) }
         if let idempotencyPath { o["idempotency_path"] = .array(idempotencyPath.map { .string($0) }) }
+        if !timeouts.isEmpty { o["timeouts"] = timeouts.config }
         return .object(o)
     }
 
@@ -72,6 +75,8 @@ public struct WorkflowDefinition: Sendable, Equatable {
         self.concurrencyLimit = config["concurrency_limit"]?.intValue.map { Int($0) }
         self.concurrencyKeyPath = config["concurrency_key_path"]?.arrayValue?.compactMap(\.stringValue)
         self.idempotencyPath = config["idempotency_path"]?.arrayValue?.compactMap(\.stringValue)
+        self.timeouts = Timeouts(step: config["timeouts"]?["step"]?.doubleValue, run: config["timeouts"]?["run"]?.doubleValue,
+                                 start: config["timeouts"]?["start"]?.doubleValue)
         self.triggers = (config["triggers"]?.arrayValue ?? []).compactMap { t in
             if let name = t["event"]?.stringValue { return .event(name: name, filter: t["filter"]) }
             if let cron = t["cron"]?.stringValue {
@@ -87,5 +92,33 @@ public struct WorkflowDefinition: Sendable, Equatable {
         if parts.first == "event" { parts.removeFirst() }
         if parts.first == "data" { parts.removeFirst() }
         return parts
+    }
+}
+
+extension WorkflowDefinition {
+    /// Time limits a workflow declares (like Inngest's start and finish timeouts, plus a per-step default).
+    public struct Timeouts: Sendable, Equatable {
+        /// Default limit of each step (and of the code between steps); `step.run(id, { timeout = ... })` overrides it.
+        public var step: Double?
+        /// Limit of the whole run from its first start, sleeps and waits included; past it the run fails.
+        public var run: Double?
+        /// Longest a run may wait in the queue before it first starts; past it the run is cancelled.
+        public var start: Double?
+
+        public init(step: Double? = nil, run: Double? = nil, start: Double? = nil) {
+            self.step = step
+            self.run = run
+            self.start = start
+        }
+
+        var isEmpty: Bool { step == nil && run == nil && start == nil }
+
+        var config: JSONValue {
+            var o: [String: JSONValue] = [:]
+            if let step { o["step"] = .double(step) }
+            if let run { o["run"] = .double(run) }
+            if let start { o["start"] = .double(start) }
+            return .object(o)
+        }
     }
 }

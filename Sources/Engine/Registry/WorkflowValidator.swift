@@ -7,7 +7,7 @@ import LuaHost
 enum WorkflowValidator {
     static let knownFields: Set<String> = [
         "id", "name", "triggers", "retries", "concurrency", "idempotency", "cancel_on", "on_failure", "run",
-        "description", "limits",
+        "description", "limits", "timeouts",
     ]
 
     static func validate(_ def: LuaTable, line: Int, times: TimeType?) throws(EngineError) -> WorkflowDefinition {
@@ -79,9 +79,46 @@ enum WorkflowValidator {
             }
             idempotency = WorkflowDefinition.dataPath(path)
         }
-        return WorkflowDefinition(id: id, name: name, triggers: triggers, retries: retries, concurrencyLimit: limit,
-                                  concurrencyKeyPath: keyPath, idempotencyPath: idempotency,
-                                  hasOnFailure: hasOnFailure, line: line)
+        var definition = WorkflowDefinition(id: id, name: name, triggers: triggers, retries: retries, concurrencyLimit: limit,
+                                            concurrencyKeyPath: keyPath, idempotencyPath: idempotency,
+                                            hasOnFailure: hasOnFailure, line: line)
+        definition.timeouts = try parseTimeouts(def["timeouts"], id: id)
+        return definition
+    }
+
+    private static func parseTimeouts(_ value: LuaValue?, id: String) throws(EngineError) -> WorkflowDefinition.Timeouts {
+        func fail(_ message: String) -> EngineError { EngineError(.validation, "workflow '\(id)': \(message)") }
+        guard let value else { return .init() }
+        guard case .table(let t) = value, t.array.isEmpty else {
+            throw fail("'timeouts' must be a table like { step = \"5m\", run = \"1h\", start = \"10m\" }")
+        }
+        var out = WorkflowDefinition.Timeouts()
+        for (key, v) in t.hash {
+            guard let name = key.asString, ["step", "run", "start"].contains(name) else {
+                throw fail("timeouts has an unknown field '\(key.asString ?? key.typeName)' (known: step, run, start)")
+            }
+            let seconds: Double
+            switch v {
+            case .int(let n) where n > 0: seconds = Double(n)
+            case .number(let d) where d > 0 && d.isFinite: seconds = d
+            case .string(let s):
+                do {
+                    seconds = try DurationParser.seconds(s)
+                } catch {
+                    throw fail("timeouts.\(name): \(error)")
+                }
+                if seconds <= 0 { throw fail("timeouts.\(name) must be more than 0") }
+            default:
+                throw fail("timeouts.\(name) must be a duration like \"30s\" or a positive number of seconds")
+            }
+            if seconds > 366 * 86_400 { throw fail("timeouts.\(name) must be at most a year") }
+            switch name {
+            case "step": out.step = seconds
+            case "run": out.run = seconds
+            default: out.start = seconds
+            }
+        }
+        return out
     }
 
     private static func parseTriggers(_ value: LuaValue?, id: String) throws(EngineError) -> [WorkflowDefinition.Trigger] {

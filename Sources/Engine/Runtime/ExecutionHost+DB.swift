@@ -25,10 +25,14 @@ extension ExecutionHost {
 
     /// Runs one statement with every argument bound. Inside a step the first statement opens the
     /// step's savepoint; outside steps each statement gets its own, so a SQL error never poisons the
-    /// batch transaction that other runs share.
+    /// batch transaction that other runs share. Transaction control and session changes are refused
+    /// (ScriptSQLPolicy), and a result larger than the run's limit is an error that suggests paging.
     func runSQL(_ args: LuaCallArguments, function: String) throws -> PGResult {
-        _ = try requireRun(function)
+        let context = try requireContext(function)
         let text = try args.string(1, name: function)
+        if let refusal = ScriptSQLPolicy.refusal(text) {
+            throw EngineError(.badInput, "\(function): \(refusal)", context: "in: " + String(text.prefix(200)))
+        }
         var params: [PGValue] = []
         params.reserveCapacity(max(0, args.count - 1))
         if args.count > 1 {
@@ -36,26 +40,60 @@ extension ExecutionHost {
                 params.append(try sql.parameter(args[i], index: i, function: function))
             }
         }
+        context.usedSQL = true
+        let limit = context.limits.queryResultBytes
         do {
-            return try guarded(function) { conn in try conn.query(text, params) }
+            return try guarded(function) { conn in try conn.query(text, params, maxResultBytes: limit) }
+        } catch let error as PGError where error.code == .resultTooLarge {
+            throw EngineError(.badInput, "\(function): \(error.message) (\(Self.megabytes(limit))); fetch it in pages: ORDER BY a key "
+                + "with LIMIT, then WHERE key > the last one", context: "in: " + String(text.prefix(200)))
         } catch let error as PGError {
-            throw EngineError(.database, "\(function): \(error.message)" + (error.sqlState.map { " (SQLSTATE \($0))" } ?? ""),
-                              context: "in: " + String(text.prefix(200)))
+            throw EngineError(.database, "\(function): \(Self.describe(error))", context: "in: " + String(text.prefix(200)))
         }
     }
 
-    /// Runs engine or script SQL for the executing run: inside a step in the step's savepoint (opened on
-    /// first use), outside steps in a savepoint of its own, in autocommit for `transaction = false` steps.
+    static func describe(_ error: PGError) -> String {
+        var text = error.message
+        if error.sqlState == "57014" { text = "the statement ran past the step's time limit (\(text))" }
+        return text + (error.sqlState.map { " (SQLSTATE \($0))" } ?? "")
+    }
+
+    static func megabytes(_ bytes: Int) -> String {
+        bytes >= 1 << 20 ? String(format: "%.1f MiB", Double(bytes) / 1_048_576) : "\(bytes) bytes"
+    }
+
+    /// Runs engine, extension or script SQL for the executing run: inside a step in the step's savepoint (opened
+    /// on first use with the step's statement timeout), outside steps in a savepoint of its own, in autocommit for
+    /// `transaction = false` steps.
+    ///
+    /// A SQL error inside a step rolls the step's savepoint back at once, which leaves the batch transaction usable
+    /// for the other runs, and marks the step failed: a script that catches the error with pcall cannot carry on
+    /// without the writes that were undone, and the step fails when it ends.
     func guarded<T>(_ function: String, _ body: (PGConnection) throws -> T) throws -> T {
-        let (run, batch) = try requireRun(function)
-        let conn = batch.conn
+        let context = try requireContext(function)
+        let run = context.run
+        let conn = context.batch.conn
         if var active = run.current {
+            if let failure = active.sqlFailure {
+                throw EngineError(.database, "\(function): step '\(active.key)' already failed on a SQL error and its writes were "
+                    + "rolled back (\(failure)); the step cannot continue")
+            }
             if active.transactional, !active.savepoint {
-                try conn.exec("SAVEPOINT bl_step")
+                try conn.execScript("SAVEPOINT bl_step; SET LOCAL statement_timeout = \(Batch.milliseconds(remaining(active)))")
                 active.savepoint = true
                 run.current = active
+            } else if !active.transactional {
+                try conn.execScript("SET statement_timeout = \(Batch.milliseconds(remaining(active)))")
             }
-            return try body(conn)
+            do {
+                return try body(conn)
+            } catch {
+                if active.savepoint, conn.isInFailedTransaction {
+                    try conn.execScript("ROLLBACK TO SAVEPOINT bl_step")
+                    run.current?.sqlFailure = (error as? PGError).map(Self.describe) ?? "\(error)"
+                }
+                throw error
+            }
         }
         try conn.exec("SAVEPOINT bl_stmt")
         do {
@@ -69,10 +107,15 @@ extension ExecutionHost {
         }
     }
 
+    /// What is left of the step's time limit, for the statement timeout.
+    func remaining(_ active: ActiveStep) -> Double {
+        max(0.001, active.timeLimit - Date().timeIntervalSince(active.startedAt))
+    }
+
     /// `events.send(event_or_list)` and `step.send_event`: only inside a step, so the event is stored
     /// exactly when the step's memo is.
     func sendEvents(_ value: LuaValue, function: String) throws -> [LuaValue] {
-        let (run, batch) = try requireRun(function)
+        let (run, _) = try requireRun(function)
         guard let active = run.current else {
             throw EngineError.lua("\(function) must be called inside step.run (or use step.send_event) so the send is durable")
         }
@@ -80,11 +123,7 @@ extension ExecutionHost {
             throw EngineError.lua("\(function): expected an event {name = ..., data = {...}} or a list of them, got \(value.typeName)")
         }
         let list: [LuaValue] = t.array.isEmpty ? [value] : t.array
-        let conn = batch.conn
-        if active.transactional, !active.savepoint {
-            try conn.exec("SAVEPOINT bl_step")
-            run.current?.savepoint = true
-        }
+        _ = active
         var ids: [LuaValue] = []
         for (i, item) in list.enumerated() {
             guard case .table(let e) = item, case .string(let name)? = e["name"], !name.isEmpty else {
@@ -100,11 +139,12 @@ extension ExecutionHost {
             }
             let external: PGValue = e["id"]?.asString.map { .text($0) } ?? .null
             do {
-                let r = try conn.query("SELECT blacklight.ingest_event($1, $2::jsonb, $3) AS id",
-                                       [.text(name), .json(data.serialized()), external])
+                let r = try guarded(function) { conn in
+                    try conn.query("SELECT blacklight.ingest_event($1, $2::jsonb, $3) AS id", [.text(name), .json(data.serialized()), external])
+                }
                 ids.append(.string(r.rows.first?["id"].stringValue ?? ""))
-            } catch {
-                throw EngineError(.database, "\(function): \(error.message)")
+            } catch let error as PGError {
+                throw EngineError(.database, "\(function): event #\(i + 1): \(Self.describe(error))")
             }
         }
         return [.table(LuaTable(array: ids, hash: []))]
@@ -143,9 +183,8 @@ extension ExecutionHost {
                     }
                 }
                 let message = parts.joined(separator: " ")
-                if let run = self.run, let batch = self.batch {
-                    batch.logs.append(LogRecord(runID: run.claim.id, at: Date(), level: level, message: message))
-                    self.services.log.log(level: Self.level(level), "\(message)", metadata: ["run": "\(run.claim.id)"])
+                if let context = self.context {
+                    self.keepLog(message, level: level, context: context)
                 } else {
                     self.services.log.log(level: Self.level(level), "\(self.file): \(message)")
                 }
@@ -155,5 +194,39 @@ extension ExecutionHost {
         vm.setGlobalTable("log", functions: [
             "debug": logger("debug"), "info": logger("info"), "warn": logger("warn"), "error": logger("error"),
         ])
+    }
+}
+
+extension ExecutionHost {
+    /// Buffers a log line for the run within its limits: a long message is cut, and past the run's line or byte
+    /// budget lines are counted instead of kept; the first dropped line leaves a marker saying so.
+    func keepLog(_ message: String, level: String, context: RunContext) {
+        let limits = context.limits
+        let runID = context.run.claim.id
+        if context.logLines >= limits.logLines || context.logBytes >= limits.logBytes {
+            if context.logsDropped == 0 {
+                context.batch.logs.append(LogRecord(runID: runID, at: Date(), level: "warn", message:
+                    "[log truncated: this run reached its log limit (\(limits.logLines) lines or \(Self.megabytes(limits.logBytes))); "
+                    + "further lines are dropped]"))
+            }
+            context.logsDropped += 1
+            return
+        }
+        var text = LogText.clean(message)
+        if text.utf8.count > limits.logMessageBytes {
+            let kept = String(decoding: text.utf8.prefix(limits.logMessageBytes), as: UTF8.self)
+            text = kept + " [truncated: \(text.utf8.count - limits.logMessageBytes) more bytes]"
+        }
+        context.logLines += 1
+        context.logBytes += text.utf8.count
+        context.batch.logs.append(LogRecord(runID: runID, at: Date(), level: level, message: text))
+        services.log.log(level: Self.level(level), "\(text.prefix(2000))", metadata: ["run": "\(runID)"])
+    }
+}
+
+/// Text that PostgreSQL's `text` and `jsonb` can hold: no NUL characters (libpq would cut the value there).
+enum LogText {
+    static func clean(_ text: String) -> String {
+        text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
     }
 }

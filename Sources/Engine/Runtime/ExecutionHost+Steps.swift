@@ -6,23 +6,41 @@ import PGStore
 extension ExecutionHost {
     /// `__bl.begin(id, opts)` → key, found, memo.
     func beginStep(_ args: LuaCallArguments) throws -> [LuaValue] {
-        let (run, _) = try requireRun("step.run")
+        let context = try requireContext("step.run")
+        let run = context.run
         let id = try args.string(1, name: "step.run")
         if let active = run.current {
             throw EngineError.lua("step.run('\(id)') inside step '\(active.key)': steps cannot be nested")
         }
+        if id.utf8.count > 256 || id.utf8.contains(0) {
+            throw EngineError.lua("step.run: a step id must be at most 256 bytes without NUL characters")
+        }
         var transactional = true
+        var timeout: Double?
         if case .table(let opts) = args[2] {
-            if case .bool(let b)? = opts["transaction"] { transactional = b }
+            for (key, _) in opts.hash where !["transaction", "timeout"].contains(key.asString ?? "") {
+                throw EngineError.lua("step.run('\(id)'): unknown option '\(key.asString ?? key.typeName)' (known: transaction, timeout)")
+            }
+            if let t = opts["transaction"] {
+                guard case .bool(let b) = t else { throw EngineError.lua("step.run('\(id)'): 'transaction' must be true or false") }
+                transactional = b
+            }
+            if let t = opts["timeout"] {
+                timeout = try duration(t, function: "step.run('\(id)') timeout")
+                if timeout == 0 { throw EngineError.lua("step.run('\(id)'): 'timeout' must be more than 0") }
+            }
         }
         switch run.replay.run(id) {
         case .replay(let json):
             return [.string(id), .bool(true), codec.decode(json)]
         case .execute(let key):
-            if !transactional { try suspendBatch?() }
+            if !transactional, context.canCommitMidway { try context.batch.commit() }
+            let limit = context.timeLimit(step: timeout)
             run.current = ActiveStep(key: key, seq: run.replay.sequence, startedAt: Date(),
-                                     transactional: transactional, savepoint: false)
+                                     transactional: transactional || !context.canCommitMidway, savepoint: false,
+                                     timeLimit: limit.seconds, limitIsRun: limit.isRunLimit)
             vm.setInstructionBudget(instructionBudget)
+            vm.setTimeLimit(limit.seconds)
             return [.string(key), .bool(false)]
         default:
             throw EngineError.lua("step.run('\(id)'): unexpected replay state")
@@ -31,11 +49,23 @@ extension ExecutionHost {
 
     /// `__bl.finish(key, result)`: the step succeeded; its memo commits with its writes.
     func finishStep(_ args: LuaCallArguments) throws -> [LuaValue] {
-        let (run, batch) = try requireRun("step.run")
+        let context = try requireContext("step.run")
+        let (run, batch) = (context.run, context.batch)
         guard let active = run.current else { throw EngineError.lua("step finished while no step was active") }
+        if let failure = active.sqlFailure {
+            try endStep(run: run, batch: batch, active: active, succeeded: false)
+            let message = "step '\(active.key)' caught a SQL error and carried on, but its writes had been rolled back: \(failure)"
+            recordFailure(run: run, batch: batch, active: active, error: .object(["message": .string(message)]))
+            throw EngineError(.database, message)
+        }
         let output: JSONValue
         do {
             output = try codec.encode(args[2])
+            let size = output.serialized().utf8.count
+            if size > context.limits.outputBytes {
+                throw MemoCodec.EncodeError(description: "it is \(Self.megabytes(size)) as JSON, over the "
+                    + "\(Self.megabytes(context.limits.outputBytes)) limit of a step output (store large data in a table and return its key)")
+            }
         } catch {
             try endStep(run: run, batch: batch, active: active, succeeded: false)
             let message = "step '\(active.key)' returned a value that cannot be stored: \(error)"
@@ -44,6 +74,7 @@ extension ExecutionHost {
         }
         try endStep(run: run, batch: batch, active: active, succeeded: true)
         let memo = StepMemo(status: .completed, output: output, attempts: run.attempts(of: active.key) + 1)
+        vm.setTimeLimit(context.timeLimit(step: nil).seconds)
         run.replay.record(active.key, memo)
         batch.steps.append(StepRecord(runID: run.claim.id, key: active.key, seq: active.seq, kind: "run",
                                       status: .completed, output: output, error: nil, attempts: memo.attempts,
@@ -57,30 +88,50 @@ extension ExecutionHost {
         let (run, batch) = try requireRun("step.run")
         guard let active = run.current else { return [] }
         try endStep(run: run, batch: batch, active: active, succeeded: false)
-        recordFailure(run: run, batch: batch, active: active, error: jsonError(args[2]))
+        var error = jsonError(args[2])
+        if vm.trippedLimit == .timeLimit, case .object(var o) = error {
+            o["message"] = .string(Self.timeoutMessage(active))
+            o["timeout"] = .string(active.limitIsRun ? "run" : "step")
+            error = .object(o)
+        }
+        recordFailure(run: run, batch: batch, active: active, error: error)
         return []
+    }
+
+    static func timeoutMessage(_ active: ActiveStep) -> String {
+        let text = "step '\(active.key)' timed out after \(DurationText.format(active.timeLimit))"
+        return active.limitIsRun ? text + " (the run's time limit, timeouts.run)" : text
     }
 
     func recordFailure(run: RunExecution, batch: Batch, active: ActiveStep, error: JSONValue) {
         let attempts = run.attempts(of: active.key) + 1
         run.replay.record(active.key, StepMemo(status: .failed, attempts: attempts))
         run.failedStep = active.key
+        run.failedActive = active
         batch.steps.append(StepRecord(runID: run.claim.id, key: active.key, seq: active.seq, kind: "run",
                                       status: .failed, output: nil, error: error, attempts: attempts,
                                       startedAt: active.startedAt, endedAt: Date(), wakeAt: nil))
     }
 
+    /// Releases or rolls back the step's savepoint. After a `transaction = false` step the batch starts its next
+    /// transaction, re-locking the runs it holds: if another worker took this run over meanwhile, nothing more is
+    /// written for it here.
     func endStep(run: RunExecution, batch: Batch, active: ActiveStep, succeeded: Bool) throws {
         run.current = nil
         if active.savepoint {
-            if succeeded {
+            if succeeded && active.sqlFailure == nil {
                 try batch.conn.exec("RELEASE SAVEPOINT bl_step")
             } else {
-                try batch.conn.exec("ROLLBACK TO SAVEPOINT bl_step")
-                try batch.conn.exec("RELEASE SAVEPOINT bl_step")
+                try batch.conn.execScript("ROLLBACK TO SAVEPOINT bl_step; RELEASE SAVEPOINT bl_step")
             }
         }
-        if !active.transactional { try resumeBatch?() }
+        if !active.transactional {
+            try batch.begin()
+            if batch.lost.contains(run.claim.id) {
+                throw EngineError(.leaseLost, "run \(run.claim.id) was taken over by another worker while step '\(active.key)' ran "
+                    + "outside the transaction (its lease expired); this worker stops it without writing its result")
+            }
+        }
     }
 
     /// `__bl.sleep(id, duration_or_time, isUntil)` → true when the run must park.
@@ -100,6 +151,10 @@ extension ExecutionHost {
             until = Date(timeIntervalSince1970: s)
         } else {
             until = now.addingTimeInterval(try duration(args[2], function: "\(fname)('\(id)')"))
+        }
+        guard TimeValue.storable.contains(until.timeIntervalSince1970) else {
+            throw EngineError.lua("\(fname)('\(id)'): \(until.timeIntervalSince1970) s since 1970 is outside the times a run can wait "
+                + "for (years 1 to 9999)")
         }
         switch run.replay.sleep(id, until: until, now: now) {
         case .replay:

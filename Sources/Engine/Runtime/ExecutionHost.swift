@@ -16,13 +16,12 @@ final class ExecutionHost {
     var instructionBudget = 50_000_000
     /// The `step` table passed to run(ctx, step).
     var stepTable: LuaValue = .nil
-    /// The run executing now, and the batch it writes into; nil at load time.
-    var run: RunExecution?
-    var batch: Batch?
-    /// Commits the batch so far, so a `transaction = false` step runs outside any transaction.
-    var suspendBatch: (() throws -> Void)?
-    /// Starts a new batch transaction after such a step.
-    var resumeBatch: (() throws -> Void)?
+    /// The run executing now, with its batch and limits; nil at load time. Set only by `enter`/`leave`.
+    private(set) var context: RunContext?
+    var run: RunExecution? { context?.run }
+    var batch: Batch? { context?.batch }
+    /// Calls `on_failure(ctx, err)` with `err` given the metatable whose `__tostring` shows its message.
+    var runOnFailure: LuaRef?
 
     var codec: MemoCodec { MemoCodec(times: times, vectors: vectors) }
     var sql: SQLBridge { SQLBridge(times: times, vectors: vectors) }
@@ -51,9 +50,10 @@ final class ExecutionHost {
         let prelude = try vm.loadTrusted(Prelude.source, chunkName: "=blacklight.prelude")
         guard case .function(let makePrelude)? = prelude.first else { throw EngineError.lua("the prelude did not load") }
         let results = try vm.call(makePrelude, [.table(hostTable)])
-        guard case .table(let step)? = results.first else {
-            throw EngineError.lua("the prelude did not return step and workflow")
+        guard case .table(let step)? = results.first, results.count > 1, case .function(let onFailure) = results[1] else {
+            throw EngineError.lua("the prelude did not return step and its on_failure runner")
         }
+        runOnFailure = onFailure
         var stepValues: [String: LuaValue] = [:]
         for (k, v) in step.hash { if let name = k.asString { stepValues[name] = v } }
         vm.setGlobalTable("step", functions: [:], values: stepValues)
@@ -77,19 +77,36 @@ final class ExecutionHost {
         vm.setGlobalTable("events", functions: [
             "send": { [unowned self] args in try self.sendEvents(args[1], function: "events.send") },
         ])
-        let context = HostExtensionContext(vm: vm, connection: { [weak self] in self?.batch?.conn }, makeTime: times.make,
+        let context = HostExtensionContext(vm: vm, database: ScriptDatabase(host: self), makeTime: times.make,
                                            setVectorBridge: { [weak self] in self?.vectors = $0 })
         for ext in services.extensions { try ext.install(into: context) }
     }
 
-    // MARK: - helpers
+    // MARK: - the run executing now
+
+    /// Makes `context` the run the host API acts for, until `leave()`.
+    func enter(_ context: RunContext) {
+        self.context = context
+    }
+
+    func leave() {
+        context = nil
+    }
 
     func requireRun(_ function: String) throws -> (RunExecution, Batch) {
-        guard let run, let batch else {
+        guard let context else {
             throw EngineError.lua("\(function) is only available while a run executes (not when the script loads)")
         }
-        return (run, batch)
+        return (context.run, context.batch)
     }
+
+    func requireContext(_ function: String) throws -> RunContext {
+        guard let context else {
+            throw EngineError.lua("\(function) is only available while a run executes (not when the script loads)")
+        }
+        return context
+    }
+
 
     func jsonError(_ value: LuaValue) -> JSONValue {
         (try? codec.encode(value)) ?? .string(value.asString ?? value.typeName)

@@ -14,20 +14,23 @@ struct Executor {
         var discardVM: Bool
         /// Set when the run failed for good and its workflow has an on_failure handler.
         var startFailureHandler: JSONValue?
+        /// Another worker took the run over mid-way: write nothing for it.
+        var leaseLost = false
     }
 
-    func execute(_ run: RunExecution, in wvm: WorkflowVM, batch: Batch) -> Outcome {
+    /// Executes `context.run` in `wvm` with the host API acting for it, and decides the run's next state.
+    func execute(_ context: RunContext, in wvm: WorkflowVM) -> Outcome {
         let host = wvm.host
+        let run = context.run
         let claim = run.claim
-        host.run = run
-        host.batch = batch
-        defer {
-            host.run = nil
-            host.batch = nil
-        }
+        context.workflowStepTimeout = wvm.definition.timeouts.step
+        host.enter(context)
+        defer { host.leave() }
         let vm = wvm.vm
         vm.resetLimits()
         vm.setInstructionBudget(host.instructionBudget)
+        vm.setTimeLimit(context.timeLimit(step: nil).seconds)
+        defer { vm.setTimeLimit(nil) }
 
         var ctx: [(key: LuaValue, value: LuaValue)] = [
             (.string("event"), host.codec.decode(claim.event)),
@@ -39,12 +42,11 @@ struct Executor {
         ]
         var function = wvm.runFunction
         var args: [LuaValue] = []
-        if claim.kind == "on_failure", let handler = wvm.onFailure {
-            function = handler
+        if claim.kind == "on_failure", let handler = wvm.onFailure, let runOnFailure = host.runOnFailure {
+            function = runOnFailure
             let err = claim.parentError.map(host.codec.decode) ?? .nil
-            ctx.append((.string("error"), err))
             ctx.append((.string("failed_run_id"), .string(claim.parentRunID ?? "")))
-            args = [.table(LuaTable(array: [], hash: ctx)), err]
+            args = [.function(handler), .table(LuaTable(array: [], hash: ctx)), err]
         } else {
             args = [.table(LuaTable(array: [], hash: ctx)), wvm.stepTable]
         }
@@ -57,6 +59,11 @@ struct Executor {
                 let value = values.first ?? .nil
                 do {
                     let output = try host.codec.encode(value)
+                    let size = output.serialized().utf8.count
+                    if size > context.limits.outputBytes {
+                        throw MemoCodec.EncodeError(description: "it is \(ExecutionHost.megabytes(size)) as JSON, over the "
+                            + "\(ExecutionHost.megabytes(context.limits.outputBytes)) limit of a run output")
+                    }
                     return Outcome(record: RunRecord(id: claim.id, status: .completed, runAt: now(), attempt: claim.attempt,
                                                      output: output, error: nil, endedAt: now()),
                                    discardVM: false, startFailureHandler: nil)
@@ -70,13 +77,46 @@ struct Executor {
                                                      output: nil, error: nil, endedAt: nil),
                                    discardVM: false, startFailureHandler: nil)
                 }
-                return fail(run, wvm: wvm, error: .object(["message": .string("coroutine.yield is not allowed in a workflow outside the step API")]),
-                            retry: .never, discard: true)
+                // A bare coroutine.yield (inside a step or not): undo the step it interrupted, like a failure.
+                let message = "coroutine.yield is not allowed in a workflow outside the step API"
+                if case .leaseLost = cleanUpActiveStep(run, batch: context.batch, host: host, message: message) {
+                    return Outcome(record: Self.placeholder(claim), discardVM: true, startFailureHandler: nil, leaseLost: true)
+                }
+                return fail(run, wvm: wvm, error: .object(["message": .string(message)]), retry: .never, discard: true)
             }
         } catch {
-            cleanUpActiveStep(run, batch: batch, host: host, error: error)
-            return classify(error, run: run, wvm: wvm)
+            if context.batch.lost.contains(claim.id) {
+                return Outcome(record: Self.placeholder(claim), discardVM: false, startFailureHandler: nil, leaseLost: true)
+            }
+            let active = run.current
+            if case .leaseLost = cleanUpActiveStep(run, batch: context.batch, host: host, message: error.message) {
+                return Outcome(record: Self.placeholder(claim), discardVM: false, startFailureHandler: nil, leaseLost: true)
+            }
+            return classify(error, run: run, wvm: wvm, activeStep: active)
         }
+    }
+
+    private static func placeholder(_ claim: ClaimedRun) -> RunRecord {
+        RunRecord(id: claim.id, status: .running, runAt: Date(), attempt: claim.attempt, output: nil, error: nil, endedAt: nil)
+    }
+
+    private enum Cleanup { case done, leaseLost }
+
+    /// A step interrupted by a limit, a bare yield or a host error skips the prelude's failure path: undo its writes
+    /// here, the same way a failing step does.
+    private func cleanUpActiveStep(_ run: RunExecution, batch: Batch, host: ExecutionHost, message: String) -> Cleanup {
+        guard let active = run.current else { return .done }
+        do {
+            try host.endStep(run: run, batch: batch, active: active, succeeded: false)
+        } catch let error as EngineError where error.code == .leaseLost {
+            return .leaseLost
+        } catch {
+            host.services.log.warning("could not undo step '\(active.key)' of run \(run.claim.id): \(error)")
+        }
+        var text = message
+        if host.vm.trippedLimit == .timeLimit { text = ExecutionHost.timeoutMessage(active) }
+        host.recordFailure(run: run, batch: batch, active: active, error: .object(["message": .string(text)]))
+        return .done
     }
 
     private enum Retry { case policy, never, after(Double) }
@@ -89,16 +129,29 @@ struct Executor {
         host.recordFailure(run: run, batch: batch, active: active, error: .object(["message": .string(error.message)]))
     }
 
-    private func classify(_ error: LuaError, run: RunExecution, wvm: WorkflowVM) -> Outcome {
+    private func classify(_ error: LuaError, run: RunExecution, wvm: WorkflowVM, activeStep: ActiveStep?) -> Outcome {
         var message = error.message
         var traceback = error.traceback
         var retry = Retry.policy
         var discard = false
+        var timeout: String?
         switch error.kind {
         case .instructionLimit, .memoryLimit:
             // A runaway or memory-hungry script would do the same again; retrying only burns a worker.
             retry = .never
             discard = true
+        case .timeLimit:
+            // A step that timed out may succeed next time (a slow dependency): the retry policy decides, unless
+            // it was the run's own limit that ran out.
+            let step = activeStep ?? run.failedActive
+            if let step {
+                message = ExecutionHost.timeoutMessage(step)
+                timeout = step.limitIsRun ? "run" : "step"
+                if step.limitIsRun { retry = .never }
+            } else {
+                message = "the run's code between steps timed out after its time limit"
+                timeout = "step"
+            }
         default:
             break
         }
@@ -126,8 +179,10 @@ struct Executor {
         switch error.kind {
         case .instructionLimit: json["limit"] = .string("instructions")
         case .memoryLimit: json["limit"] = .string("memory")
+        case .timeLimit: json["limit"] = .string("time")
         default: break
         }
+        if let timeout { json["timeout"] = .string(timeout) }
         return fail(run, wvm: wvm, error: .object(json), retry: retry, discard: discard)
     }
 

@@ -14,9 +14,14 @@ struct ClaimedRun: Sendable {
     var maxAttempts: Int
     var ctxNow: Date
     var createdAt: Date
+    var startedAt: Date? = nil
     var concurrencyKey: String?
     var event: JSONValue
     var parentError: JSONValue?
+    /// The claim found the run failed for good: it stalled its workers in every attempt (see ClaimQueries.claim).
+    var poisoned = false
+    /// This claim starts the run for the first time (for `timeouts.start`).
+    var firstStart = false
 }
 
 extension ClaimedRun {
@@ -32,9 +37,12 @@ extension ClaimedRun {
             maxAttempts: Int(row["max_attempts"].intValue ?? 1),
             ctxNow: row["ctx_now"].dateValue ?? Date(),
             createdAt: row["created_at"].dateValue ?? Date(),
+            startedAt: row["started_at"].dateValue,
             concurrencyKey: row["concurrency_key"].stringValue,
             event: row["event"].jsonText.flatMap { try? JSONValue.parse($0) } ?? .object([:]),
-            parentError: row["parent_error"].jsonText.flatMap { try? JSONValue.parse($0) })
+            parentError: row["parent_error"].jsonText.flatMap { try? JSONValue.parse($0) },
+            poisoned: row["stalled"].boolValue == true && row["status"].stringValue == "failed",
+            firstStart: row["first_start"].boolValue ?? false)
     }
 }
 
@@ -78,6 +86,12 @@ struct ActiveStep {
     var startedAt: Date
     var transactional: Bool
     var savepoint: Bool
+    /// The step's time limit in seconds, and whether it is what is left of the run's own limit.
+    var timeLimit: Double = 0
+    var limitIsRun = false
+    /// A SQL error inside the step aborted its savepoint (its writes are rolled back); set even when the script
+    /// caught the error, so the step fails instead of carrying on without them.
+    var sqlFailure: String?
 }
 
 /// Everything about one execution of one run inside a worker's batch.
@@ -89,6 +103,8 @@ final class RunExecution {
     var park: (status: RunStatus, until: Date)?
     /// The key of the step whose failure ended this execution, for the run's error.
     var failedStep: String?
+    /// That step as it was when it failed (its time limit, for a timeout's message).
+    var failedActive: ActiveStep?
 
     init(claim: ClaimedRun, memos: [String: StepMemo]) {
         self.claim = claim

@@ -11,6 +11,9 @@ public struct EngineError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let notFound = Code("not_found")
         public static let badInput = Code("bad_input")
         public static let config = Code("config")
+        /// Another worker took over the run (this one's lease expired): nothing more may be written for it here.
+        public static let leaseLost = Code("lease_lost")
+        public static let timeout = Code("timeout")
     }
 
     public let code: Code

@@ -1,5 +1,6 @@
 import BlacklightCore
 import Foundation
+import Logging
 import PGStore
 
 /// One worker transaction covering many runs.
@@ -13,33 +14,61 @@ import PGStore
 /// the runs are simply claimable again; nothing half-applied survives.
 final class Batch {
     let conn: PGConnection
+    /// The lease this batch's runs were claimed under; nil for the REPL's dry runs and replays, which never commit.
+    let fence: Fence?
     private(set) var inTransaction = false
     var steps: [StepRecord] = []
     var runs: [RunRecord] = []
     var logs: [LogRecord] = []
     /// Runs this batch re-queued for right now (a resolved wait): workers should look again.
     var wantsWakeup = false
+    /// Claimed runs whose results are not written yet: their leases are extended before each commit and their rows
+    /// locked again after it.
+    var pending: Set<String> = []
+    /// Claimed runs another worker has taken over (their lease expired while this batch was outside a
+    /// transaction): this batch must not write them.
+    private(set) var lost: Set<String> = []
+    /// Where to report a flush that had to be redone run by run.
+    var services: Logger?
+    /// `SET LOCAL statement_timeout` for statements outside steps, applied at each BEGIN.
+    var statementTimeout: Double?
 
-    init(conn: PGConnection) {
+    init(conn: PGConnection, fence: Fence? = nil) {
         self.conn = conn
+        self.fence = fence
     }
 
+    /// Starts a transaction and, for a fenced batch, locks the rows of the runs it still holds: from here until
+    /// COMMIT no other worker can claim them, whatever their lease says. Runs whose lease another worker took in
+    /// the meantime move to `lost`.
     func begin() throws {
         if inTransaction { return }
-        try conn.exec("BEGIN")
+        try conn.execScript(statementTimeout.map { "BEGIN; SET LOCAL statement_timeout = \(Self.milliseconds($0))" } ?? "BEGIN")
         inTransaction = true
+        guard let fence, !pending.isEmpty else { return }
+        let held = try conn.query(ClaimQueries.relock, [.array(pending.map { .text($0) }), .text(fence.token)])
+        let kept = Set(held.rows.compactMap { $0["id"].stringValue })
+        for id in pending where !kept.contains(id) { lost.insert(id) }
+        pending = kept
     }
 
-    /// Writes everything buffered and commits.
+    /// Writes everything buffered and commits. A fenced batch first extends the leases of the runs it still holds,
+    /// so that releasing their row locks does not hand them to another worker.
     func commit() throws {
         guard inTransaction else {
             try flush()
             return
         }
         do {
-            try flush()
-            try conn.exec("COMMIT")
+            try flushIsolated()
+            if let fence, !pending.isEmpty {
+                try conn.exec(ClaimQueries.extendLeases, [.array(pending.map { .text($0) }), .text(fence.token), .double(fence.seconds)])
+            }
+            let tag = try conn.query("COMMIT").command
             inTransaction = false
+            if tag == "ROLLBACK" {
+                throw EngineError(.database, "the batch transaction was rolled back at COMMIT: a statement inside it had failed")
+            }
         } catch {
             _ = try? conn.exec("ROLLBACK")
             inTransaction = false
@@ -51,12 +80,64 @@ final class Batch {
         }
     }
 
+    /// Commits what is done and goes on in a new transaction (long batches, `transaction = false` steps).
+    func checkpoint() throws {
+        try commit()
+        try begin()
+    }
+
     func rollback() {
         if inTransaction { _ = try? conn.exec("ROLLBACK") }
         inTransaction = false
         steps.removeAll()
         runs.removeAll()
         logs.removeAll()
+    }
+
+    /// Flushes in a savepoint. Should the server refuse one run's records (a value it cannot store), the flush
+    /// is redone run by run, and a run whose records still fail is stored as failed with the server's message:
+    /// its batch-mates' results and effects commit as usual.
+    func flushIsolated() throws {
+        if steps.isEmpty && runs.isEmpty && logs.isEmpty { return }
+        let (allSteps, allRuns, allLogs) = (steps, runs, logs)
+        try conn.execScript("SAVEPOINT bl_flush")
+        do {
+            try flush()
+            try conn.execScript("RELEASE SAVEPOINT bl_flush")
+            return
+        } catch let error as PGError where error.code != .connectionClosed && error.code != .connectionFailed {
+            try conn.execScript("ROLLBACK TO SAVEPOINT bl_flush")
+            steps.removeAll()
+            runs.removeAll()
+            logs.removeAll()
+            var order: [String] = []
+            for id in allRuns.map(\.id) + allSteps.map(\.runID) + allLogs.map(\.runID) where !order.contains(id) { order.append(id) }
+            for id in order {
+                steps = allSteps.filter { $0.runID == id }
+                runs = allRuns.filter { $0.id == id }
+                logs = allLogs.filter { $0.runID == id }
+                do {
+                    try flush()
+                    try conn.execScript("RELEASE SAVEPOINT bl_flush; SAVEPOINT bl_flush")
+                } catch let runError as PGError where runError.code != .connectionClosed && runError.code != .connectionFailed {
+                    try conn.execScript("ROLLBACK TO SAVEPOINT bl_flush")
+                    let attempt = allRuns.first { $0.id == id }?.attempt ?? 1
+                    steps.removeAll()
+                    logs.removeAll()
+                    runs = [RunRecord(id: id, status: .failed, runAt: Date(), attempt: attempt, output: nil,
+                                      error: .object(["message": .string("the run's results could not be stored: \(runError.message)")]),
+                                      endedAt: Date())]
+                    try flush()
+                }
+            }
+            try conn.execScript("RELEASE SAVEPOINT bl_flush")
+            services?.warning("a batch flush failed (\(error.message)); stored run by run")
+        }
+    }
+
+    static func milliseconds(_ seconds: Double) -> Int {
+        guard seconds.isFinite, seconds > 0 else { return 1 }
+        return Int(min(seconds * 1000, 2_000_000_000).rounded(.up))
     }
 
     func flush() throws {
@@ -85,6 +166,7 @@ final class Batch {
                 .array(runs.map { $0.output.map { .text($0.serialized()) } ?? .null }),
                 .array(runs.map { $0.error.map { .text($0.serialized()) } ?? .null }),
                 .array(runs.map { $0.endedAt.map { .timestamp($0) } ?? .null }),
+                fence.map { .text($0.token) } ?? .null,
             ])
             runs.removeAll(keepingCapacity: true)
         }
@@ -116,11 +198,18 @@ final class Batch {
             output = v.output, error = v.error, ended_at = v.ended_at, locked_by = NULL
         FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::jsonb[], $6::jsonb[], $7::timestamptz[])
             AS v(id, status, run_at, attempt, output, error, ended_at)
-        WHERE r.id = v.id AND r.status <> 'cancelled'
+        WHERE r.id = v.id AND r.status <> 'cancelled' AND ($8::text IS NULL OR r.locked_by = $8)
         """
 
     static let insertLogs = """
         INSERT INTO blacklight.run_logs (run_id, at, level, message)
         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[])
         """
+}
+
+/// The lease a batch's runs were claimed under: `token` is stored in `runs.locked_by` by the claim and is unique to
+/// that claim, so a later claim of the same run (by any worker, this one included) fences this one out.
+struct Fence {
+    let token: String
+    let seconds: Double
 }

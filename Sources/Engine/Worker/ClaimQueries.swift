@@ -4,24 +4,68 @@ enum ClaimQueries {
     /// number of workers share the queue without blocking each other; the partial index `runs_due`
     /// (run_at, non-terminal statuses) makes the scan cheap. For a running run `run_at` is its lease
     /// expiry, so a crashed worker's runs become due again by themselves.
+    ///
+    /// The claim commits on its own, before any run executes (one extra commit per batch of up to 100 runs), so the
+    /// attempt it counts survives a worker that dies while executing. `locked_by` is set by the claim and cleared
+    /// when a worker writes the run's result; a claimed run whose lease expired with `locked_by` still set was
+    /// being executed by a worker that crashed, hung or lost the database ("stalled"): that claim counts as a new
+    /// attempt, and a stalled run with no attempts left fails here instead of taking down another worker.
+    /// `$2` is the batch's fencing token: unique per claim, so a worker that lost a run can no longer write it.
     static let claim = """
         WITH due AS (
-            SELECT id FROM blacklight.runs
+            SELECT id, locked_by IS NOT NULL AS stalled, locked_by AS previous_owner FROM blacklight.runs
             WHERE status IN ('queued','running','sleeping','waiting') AND run_at <= clock_timestamp()
             ORDER BY run_at
             LIMIT $1
             FOR UPDATE SKIP LOCKED
+        ), decided AS (
+            SELECT due.*, (due.stalled AND r.attempt >= r.max_attempts) AS poisoned, r.started_at IS NULL AS first_start
+            FROM due JOIN blacklight.runs r ON r.id = due.id
         )
         UPDATE blacklight.runs r
-        SET status = 'running', locked_by = $2, run_at = clock_timestamp() + make_interval(secs => $3),
+        SET status = CASE WHEN d.poisoned THEN 'failed' ELSE 'running' END,
+            attempt = CASE WHEN d.stalled AND NOT d.poisoned THEN r.attempt + 1 ELSE r.attempt END,
+            locked_by = CASE WHEN d.poisoned THEN NULL ELSE $2 END,
+            run_at = CASE WHEN d.poisoned THEN clock_timestamp() ELSE clock_timestamp() + make_interval(secs => $3) END,
+            ended_at = CASE WHEN d.poisoned THEN clock_timestamp() ELSE r.ended_at END,
+            error = CASE WHEN d.poisoned THEN jsonb_build_object(
+                        'message', format('the run stopped its worker (a crash, a hang or a lost database connection) in '
+                                          || 'each of its %s attempts; it is failed so that it cannot stop another',
+                                          r.max_attempts),
+                        'stalled', true)
+                    WHEN d.stalled THEN jsonb_build_object(
+                        'message', format('attempt %s stopped its worker (a crash, a hang or a lost database connection)',
+                                          r.attempt),
+                        'stalled', true)
+                    ELSE r.error END,
             started_at = coalesce(r.started_at, clock_timestamp()), ctx_now = coalesce(r.ctx_now, clock_timestamp())
-        FROM due WHERE r.id = due.id
+        FROM decided d WHERE r.id = d.id
         RETURNING r.id, r.function_id, r.version, r.kind, r.parent_run_id, r.attempt, r.max_attempts, r.ctx_now,
-                  r.created_at, r.concurrency_key,
+                  r.created_at, r.started_at, r.concurrency_key, r.status, d.stalled, d.first_start,
                   (SELECT p.error FROM blacklight.runs p WHERE p.id = r.parent_run_id) AS parent_error,
                   (SELECT jsonb_build_object('id', e.id, 'name', e.name, 'data', e.data,
                                              'ts', (extract(epoch FROM e.ts) * 1000)::bigint)
                    FROM blacklight.events e WHERE e.id = r.event_id) AS event
+        """
+
+    /// Locks the rows of runs a batch still holds at the start of each of its transactions; a run whose
+    /// `locked_by` is no longer the batch's token was claimed by another worker and is not returned.
+    static let relock = """
+        SELECT id FROM blacklight.runs WHERE id = ANY($1::text[]) AND locked_by = $2 AND status = 'running' FOR UPDATE
+        """
+
+    /// Run inside the batch transaction just before COMMIT (the rows are locked by it): the runs not executed yet
+    /// keep a full lease while the batch is between transactions.
+    static let extendLeases = """
+        UPDATE blacklight.runs SET run_at = clock_timestamp() + make_interval(secs => $3)
+        WHERE id = ANY($1::text[]) AND locked_by = $2
+        """
+
+    /// After a batch failed: the runs it claimed but never started go back to the queue at once (no attempt is
+    /// counted for them). Runs it had started stay leased, and count an attempt when the lease expires.
+    static let releaseUnstarted = """
+        UPDATE blacklight.runs SET status = 'queued', locked_by = NULL, run_at = clock_timestamp()
+        WHERE id = ANY($1::text[]) AND locked_by = $2 AND status = 'running'
         """
 
     static let memos = """
@@ -32,8 +76,9 @@ enum ClaimQueries {
     /// (they cannot be claimed while locked anyway), so the heartbeat never blocks.
     static let heartbeat = """
         UPDATE blacklight.runs SET run_at = clock_timestamp() + make_interval(secs => $3)
-        WHERE id IN (SELECT id FROM blacklight.runs WHERE id = ANY($1::text[]) AND status = 'running' AND locked_by = $2
-                     FOR UPDATE SKIP LOCKED)
+        WHERE id IN (SELECT r.id FROM blacklight.runs r JOIN unnest($1::text[], $2::text[]) AS h(id, token) ON r.id = h.id
+                     WHERE r.status = 'running' AND r.locked_by = h.token
+                     FOR UPDATE OF r SKIP LOCKED)
         """
 
     static let nextDue = """

@@ -6,7 +6,9 @@ import PGStore
 /// outside a batch transaction.
 public final class LeaseKeeper: @unchecked Sendable {
     private let lock = NSLock()
-    private var held: Set<String> = []
+    /// Run id → the fencing token of the claim that holds it.
+    private var held: [String: String] = [:]
+    private var claims = 0
     let ownerID: String
     let leaseSeconds: Double
 
@@ -15,22 +17,30 @@ public final class LeaseKeeper: @unchecked Sendable {
         self.leaseSeconds = leaseSeconds
     }
 
-    func hold(_ ids: [String]) {
+    /// A fencing token for the next claim: this process's id and a counter, unique across workers and claims.
+    func newToken() -> String {
         lock.lock()
-        held.formUnion(ids)
+        defer { lock.unlock() }
+        claims += 1
+        return "\(ownerID)#\(claims)"
+    }
+
+    func hold(_ ids: [String], token: String) {
+        lock.lock()
+        for id in ids { held[id] = token }
         lock.unlock()
     }
 
     func release(_ ids: [String]) {
         lock.lock()
-        held.subtract(ids)
+        for id in ids { held[id] = nil }
         lock.unlock()
     }
 
-    var snapshot: [String] {
+    var snapshot: [(id: String, token: String)] {
         lock.lock()
         defer { lock.unlock() }
-        return Array(held)
+        return held.map { (id: $0.key, token: $0.value) }
     }
 
     /// Runs on its own thread until `stop` is set.
@@ -38,11 +48,12 @@ public final class LeaseKeeper: @unchecked Sendable {
         var conn: PGConnection?
         while !stop.isStopped {
             Thread.sleep(forTimeInterval: min(1, leaseSeconds / 3))
-            let ids = snapshot
-            if ids.isEmpty { continue }
+            let held = snapshot
+            if held.isEmpty { continue }
             do {
                 if conn == nil { conn = try PGConnection(url: url) }
-                try conn?.exec(ClaimQueries.heartbeat, [.array(ids.map { .text($0) }), .text(ownerID), .double(leaseSeconds)])
+                try conn?.exec(ClaimQueries.heartbeat, [.array(held.map { .text($0.id) }), .array(held.map { .text($0.token) }),
+                                                        .double(leaseSeconds)])
             } catch {
                 log.warning("lease heartbeat failed: \(error)")
                 conn?.close()

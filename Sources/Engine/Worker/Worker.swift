@@ -16,6 +16,10 @@ public struct WorkerSettings: Sendable {
     /// other runs' results back.
     public var maxBatchSeconds = 0.25
     public var limits = LuaVM.Limits()
+    /// Time, log, output and query-size limits of each run.
+    public var runLimits = RunLimits()
+    /// Lua states kept per worker thread (one per function version), least recently used evicted first.
+    public var cachedVersions = 32
 
     public init() {}
 }
@@ -39,7 +43,7 @@ final class Worker {
         self.leases = leases
         self.wake = wake
         self.stop = stop
-        self.cache = VersionCache(services: services, limits: settings.limits)
+        self.cache = VersionCache(services: services, limits: settings.limits, capacity: settings.cachedVersions)
         self.executor = Executor(services: services)
     }
 
@@ -57,7 +61,7 @@ final class Worker {
                 services.log.error("worker: \(error)")
                 conn?.close()
                 conn = nil
-                cache = VersionCache(services: services, limits: settings.limits)
+                cache = VersionCache(services: services, limits: settings.limits, capacity: settings.cachedVersions)
                 Thread.sleep(forTimeInterval: 0.5)
             }
         }
@@ -71,41 +75,43 @@ final class Worker {
         return c
     }
 
-    /// Claims up to batchSize runs and executes them in one transaction. Returns how many it claimed.
+    /// Claims up to batchSize runs (a committed claim, see ClaimQueries.claim) and executes them in one
+    /// transaction. Returns how many it claimed.
     func processBatch(_ conn: PGConnection) throws -> Int {
-        let batch = Batch(conn: conn)
-        try batch.begin()
-        let claimed: [ClaimedRun]
-        do {
-            claimed = try claim(conn)
-        } catch {
-            batch.rollback()
-            throw error
-        }
-        if claimed.isEmpty {
-            try batch.commit()
-            return 0
-        }
-        let ids = claimed.map(\.id)
-        leases.hold(ids)
+        let fence = Fence(token: leases.newToken(), seconds: settings.leaseSeconds)
+        let claimed = try claim(conn, token: fence.token)
+        if claimed.isEmpty { return 0 }
+        let live = claimed.filter { !$0.poisoned }
+        let ids = live.map(\.id)
+        leases.hold(ids, token: fence.token)
         defer { leases.release(ids) }
         var heldLocks: [(Int32, Int32)] = []
         defer {
             for (a, b) in heldLocks { _ = try? conn.exec("SELECT pg_advisory_unlock($1::int, $2::int)", [.int(Int64(a)), .int(Int64(b))]) }
         }
+        let batch = Batch(conn: conn, fence: fence)
+        batch.statementTimeout = settings.runLimits.stepTimeout
+        batch.pending = Set(ids)
+        var started: Set<String> = []
         do {
+            try batch.begin()
+            for poisoned in claimed where poisoned.poisoned { try startFailureHandlerIfDeclared(poisoned, batch: batch) }
             let memos = try loadMemos(conn, ids: ids)
-            let started = Date()
-            for claim in claimed {
-                if Date().timeIntervalSince(started) > settings.maxBatchSeconds, batch.inTransaction {
-                    try batch.commit()
-                    try batch.begin()
-                }
+            let startedAt = Date()
+            for claim in live {
+                if Date().timeIntervalSince(startedAt) > settings.maxBatchSeconds { try batch.checkpoint() }
+                guard batch.pending.contains(claim.id) else { continue }  // another worker took it over
+                started.insert(claim.id)
                 try execute(claim, memos: memos[claim.id] ?? [:], batch: batch, heldLocks: &heldLocks)
+                batch.pending.remove(claim.id)
             }
             try batch.commit()
         } catch {
             batch.rollback()
+            let unstarted = ids.filter { !started.contains($0) }
+            if !unstarted.isEmpty {
+                _ = try? conn.exec(ClaimQueries.releaseUnstarted, [.array(unstarted.map { .text($0) }), .text(fence.token)])
+            }
             throw error
         }
         return claimed.count
@@ -121,6 +127,11 @@ final class Worker {
                                         error: .object(["message": .string(message)]), endedAt: Date()))
             return
         }
+        if let refused = startRefusal(claim, definition: wvm.definition) {
+            batch.runs.append(refused)
+            logOutcome(claim, refused)
+            return
+        }
         if let key = claim.concurrencyKey, let limit = wvm.definition.concurrencyLimit {
             guard let slot = try acquireSlot(batch.conn, key: key, limit: limit) else {
                 // Every slot is busy: leave the run queued and look again shortly.
@@ -131,21 +142,57 @@ final class Worker {
             heldLocks.append(slot)
         }
         let run = RunExecution(claim: claim, memos: memos)
-        wvm.host.suspendBatch = { [batch] in try batch.commit() }
-        wvm.host.resumeBatch = { [batch] in try batch.begin() }
-        let outcome = executor.execute(run, in: wvm, batch: batch)
+        let context = RunContext(run: run, batch: batch, limits: settings.runLimits,
+                                 runDeadline: Self.runDeadline(claim, definition: wvm.definition))
+        let outcome = executor.execute(context, in: wvm)
+        if context.usedSQL, batch.inTransaction {
+            // Whatever the script changed in the session (set_config, SET LOCAL) must not reach the next run.
+            try batch.conn.resetSession()
+            try batch.conn.execScript("SET LOCAL statement_timeout = \(Batch.milliseconds(settings.runLimits.stepTimeout))")
+        }
+        if outcome.discardVM { cache.discard(function: claim.functionID, version: claim.version) }
+        if outcome.leaseLost { return }
         batch.runs.append(outcome.record)
         logOutcome(claim, outcome.record)
-        if outcome.record.status == .queued || outcome.record.status == .completed {
-            if outcome.record.status == .queued, outcome.record.runAt.timeIntervalSinceNow < 0.01 { batch.wantsWakeup = true }
-        }
+        if outcome.record.status == .queued, outcome.record.runAt.timeIntervalSinceNow < 0.01 { batch.wantsWakeup = true }
         if outcome.startFailureHandler != nil {
             // The parent's error is read by the handler's claim; flush so it is there.
             try batch.flush()
             try batch.conn.exec(ClaimQueries.startFailureHandler, [.text(claim.id)])
             batch.wantsWakeup = true
         }
-        if outcome.discardVM { cache.discard(function: claim.functionID, version: claim.version) }
+    }
+
+    /// `timeouts.start`: a run that waited longer than that for its first start is cancelled instead of started,
+    /// and a run past `timeouts.run` fails without running again.
+    private func startRefusal(_ claim: ClaimedRun, definition: WorkflowDefinition) -> RunRecord? {
+        let now = Date()
+        if claim.firstStart, let start = definition.timeouts.start, now.timeIntervalSince(claim.createdAt) > start {
+            let message = "the run did not start within \(DurationText.format(start)) of being queued (timeouts.start); it was cancelled"
+            return RunRecord(id: claim.id, status: .cancelled, runAt: now, attempt: claim.attempt, output: nil,
+                             error: .object(["message": .string(message), "timeout": .string("start")]), endedAt: now)
+        }
+        if let deadline = Self.runDeadline(claim, definition: definition), deadline <= now, let limit = definition.timeouts.run {
+            let message = "the run timed out after \(DurationText.format(limit)) (timeouts.run)"
+            return RunRecord(id: claim.id, status: .failed, runAt: now, attempt: claim.attempt, output: nil,
+                             error: .object(["message": .string(message), "timeout": .string("run")]), endedAt: now)
+        }
+        return nil
+    }
+
+    static func runDeadline(_ claim: ClaimedRun, definition: WorkflowDefinition) -> Date? {
+        guard let limit = definition.timeouts.run else { return nil }
+        return (claim.startedAt ?? Date()).addingTimeInterval(limit)
+    }
+
+    /// A run failed by the claim (it stalled its workers in every attempt) still gets its `on_failure` handler.
+    private func startFailureHandlerIfDeclared(_ claim: ClaimedRun, batch: Batch) throws {
+        let meta: Logger.Metadata = ["run_id": "\(claim.id)", "function": "\(claim.functionID)", "attempt": "\(claim.attempt)"]
+        services.log.error("run failed: it stopped its worker in every attempt", metadata: meta)
+        guard claim.kind == "run", let wvm = try? cache.vm(function: claim.functionID, version: claim.version, conn: batch.conn),
+              wvm.onFailure != nil else { return }
+        try batch.conn.exec(ClaimQueries.startFailureHandler, [.text(claim.id)])
+        batch.wantsWakeup = true
     }
 
     /// Structured log lines with the run id: failures at error/warning, the rest at debug (a line per run
@@ -173,8 +220,8 @@ final class Worker {
         return nil
     }
 
-    private func claim(_ conn: PGConnection) throws -> [ClaimedRun] {
-        let result = try conn.query(ClaimQueries.claim, [.int(Int64(settings.batchSize)), .text(leases.ownerID), .double(settings.leaseSeconds)])
+    private func claim(_ conn: PGConnection, token: String) throws -> [ClaimedRun] {
+        let result = try conn.query(ClaimQueries.claim, [.int(Int64(settings.batchSize)), .text(token), .double(settings.leaseSeconds)])
         return result.rows.map(ClaimedRun.init(row:)).sorted { $0.id < $1.id }
     }
 

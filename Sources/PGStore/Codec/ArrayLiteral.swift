@@ -33,7 +33,8 @@ enum ArrayLiteral {
         case .text(let s), .json(let s): appendQuoted(s.utf8, to: &out)
         case .timestamp(let d):
             var text: [UInt8] = []
-            TimestampText.append(d, to: &text)
+            // Out of range: a literal the server refuses with a readable error, where a trap would stop the process.
+            if !TimestampText.append(d, to: &text) { text = Array("time out of range".utf8) }
             appendQuoted(text, to: &out)
         case .bytea(let b):
             var text: [UInt8] = []

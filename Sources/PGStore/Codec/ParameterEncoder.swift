@@ -62,7 +62,10 @@ struct ParameterEncoder {
             bytes.append(contentsOf: b)
         case .timestamp(let d):
             oid = TypeOID.timestamptz
-            TimestampText.append(d, to: &bytes)
+            guard TimestampText.append(d, to: &bytes) else {
+                throw PGError(code: .invalidArgument, message: "parameter $\(index + 1): the time \(d.timeIntervalSince1970) s since 1970 "
+                    + "is outside PostgreSQL's range (4713 BC to 294276 AD)")
+            }
         case .json(let s):
             oid = TypeOID.jsonb
             bytes.append(contentsOf: s.utf8)

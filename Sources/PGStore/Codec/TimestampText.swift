@@ -9,13 +9,19 @@ enum TimestampText {
     /// Seconds from 1970-01-01 to 2001-01-01.
     private static let referenceOffset: Int64 = 978_307_200
 
-    /// Appends `date` as `YYYY-MM-DD HH:MM:SS.ffffff+00` (UTC), `infinity` or `-infinity`.
-    static func append(_ date: Date, to out: inout [UInt8]) {
-        if date == .distantFuture { out.append(contentsOf: "infinity".utf8); return }
-        if date == .distantPast { out.append(contentsOf: "-infinity".utf8); return }
+    /// PostgreSQL's timestamptz range: 4713 BC to 294276 AD, in seconds since 1970.
+    static let representable: ClosedRange<Double> = -210_866_803_200...9_224_318_015_999
+
+    /// Appends `date` as `YYYY-MM-DD HH:MM:SS.ffffff+00` (UTC), `infinity` or `-infinity`. Returns false, appending
+    /// nothing, for a time PostgreSQL cannot store (the caller reports it).
+    @discardableResult
+    static func append(_ date: Date, to out: inout [UInt8]) -> Bool {
+        if date == .distantFuture { out.append(contentsOf: "infinity".utf8); return true }
+        if date == .distantPast { out.append(contentsOf: "-infinity".utf8); return true }
+        guard representable.contains(date.timeIntervalSince1970) else { return false }
         let refMicros = (date.timeIntervalSinceReferenceDate * 1_000_000).rounded()
-        // Beyond ±290,000 years Int64 microseconds overflow; PostgreSQL's own range is far smaller anyway.
-        let micros = Int64(exactly: refMicros).map { $0 + referenceOffset * 1_000_000 } ?? 0
+        // Inside PostgreSQL's range microseconds fit an Int64 with room to spare.
+        let micros = (Int64(exactly: refMicros) ?? 0) &+ referenceOffset * 1_000_000
         let (secs, frac) = floorDivMod(micros, 1_000_000)
         let (days, secOfDay) = floorDivMod(secs, 86_400)
         let (y, m, d) = civil(fromDays: days)
@@ -49,6 +55,7 @@ enum TimestampText {
         out.append(UInt8(ascii: "0"))
         out.append(UInt8(ascii: "0"))
         if bc { out.append(contentsOf: " BC".utf8) }
+        return true
     }
 
     private static func digit(_ v: Int64) -> UInt8 { 48 + UInt8(truncatingIfNeeded: v) }

@@ -35,6 +35,16 @@ enum ResultReader {
             columns: columns, rows: rows, affectedRows: affectedRows(res), command: String(cString: PQcmdStatus(res)))
     }
 
+    /// The size of every value in the result, as the server sent it.
+    static func textBytes(_ res: OpaquePointer) -> Int {
+        var total = 0
+        let nFields = PQnfields(res)
+        for r in 0..<PQntuples(res) {
+            for f in 0..<nFields { total &+= Int(PQgetlength(res, r, f)) }
+        }
+        return total
+    }
+
     /// PQcmdTuples: "" for commands without a count.
     static func affectedRows(_ res: OpaquePointer) -> Int {
         let p = PQcmdTuples(res)!

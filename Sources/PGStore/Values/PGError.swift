@@ -4,7 +4,7 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is. Compare with the static members; new kinds may be added.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
-            case connectionFailed, connectionClosed, server, protocolViolation, clusterSetup, migration, invalidArgument
+            case connectionFailed, connectionClosed, server, protocolViolation, clusterSetup, migration, invalidArgument, resultTooLarge
         }
 
         private let base: Base
@@ -24,6 +24,8 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
         public static let migration = Code(.migration)
         /// A caller passed something unusable (e.g. an invalid database name).
         public static let invalidArgument = Code(.invalidArgument)
+        /// A result was larger than the caller's `maxResultBytes`; nothing of it was decoded.
+        public static let resultTooLarge = Code(.resultTooLarge)
 
         public var description: String { base.rawValue }
     }
