@@ -9,6 +9,11 @@
 /// A function call is charged like this many instructions, so loops that spend their time in calls
 /// (string functions, host functions) still consume the budget.
 #define BLB_CALL_COST 10
+/// With a deadline set, the hook reads the clock on every count event (every BLB_HOOK_COUNT
+/// instructions) but only on every this many call events, so call-heavy code stays within a few %
+/// of its speed. Slow C functions can therefore overrun by this many calls; the pattern functions,
+/// the only ones slow beyond what the memory cap allows, check the clock themselves.
+#define BLB_CLOCK_CALL_INTERVAL 32
 
 struct blb_state {
     lua_State *L;
@@ -23,6 +28,7 @@ struct blb_state {
     int protected_mode;         /// 1 while Lua runs inside blb_pcall/blb_resume/blb_load
     int grace;                  /// > 0 while C builds an error message: allocations may exceed the cap
     long long deadline;         /// CLOCK_MONOTONIC nanoseconds; 0 when no time limit is set
+    int calls_until_clock;      /// call events left before the hook reads the clock again
     char memory_message[80];
     char instruction_message[80];
     char time_message[80];

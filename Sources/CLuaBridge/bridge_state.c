@@ -53,11 +53,18 @@ int blb_raise_limit(lua_State *L, blb_state *S, int level) {
 
 static void blb_hook(lua_State *L, lua_Debug *ar) {
     blb_state *S = blb_get(L);
-    S->executed += ar->event == LUA_HOOKCOUNT ? BLB_HOOK_COUNT : BLB_CALL_COST;
+    int counted = ar->event == LUA_HOOKCOUNT;
+    S->executed += counted ? BLB_HOOK_COUNT : BLB_CALL_COST;
     if (S->tripped == BLB_TRIPPED_NONE) {
-        if (S->executed > S->budget) S->tripped = BLB_TRIPPED_INSTRUCTIONS;
-        else if (blb_deadline_passed(S)) S->tripped = BLB_TRIPPED_TIME;
-        else return;
+        if (S->executed > S->budget) {
+            S->tripped = BLB_TRIPPED_INSTRUCTIONS;
+        } else {
+            // Reading the clock costs about as much as a Lua call: on calls, only every few.
+            if (S->deadline == 0 || (!counted && --S->calls_until_clock > 0)) return;
+            S->calls_until_clock = BLB_CLOCK_CALL_INTERVAL;
+            if (blb_now() < S->deadline) return;
+            S->tripped = BLB_TRIPPED_TIME;
+        }
     }
     // Lua code runs outside protection only in finalizers, where hooks are off; never raise there.
     if (!S->protected_mode) return;
