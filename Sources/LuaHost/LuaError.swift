@@ -12,6 +12,8 @@ public struct LuaError: Error, CustomStringConvertible, Sendable {
         case instructionLimit
         /// The memory cap was reached.
         case memoryLimit
+        /// The wall-clock limit passed (see ``LuaVM/setTimeLimit(_:)``).
+        case timeLimit
         /// The host side failed: a value that cannot cross the bridge, misuse of the API.
         case host
     }
