@@ -8,14 +8,16 @@ import CLuaBridge
 /// ``setGlobalTable(_:functions:values:)`` and ``setGlobalFunction(_:_:)``.
 ///
 /// Limits are counted across everything the VM runs until ``resetLimits()`` or
-/// ``setInstructionBudget(_:)``: call one of them before each unit of work (say, each workflow run).
+/// ``setInstructionBudget(_:)``: call one of them before each unit of work (say, each workflow run),
+/// and ``setTimeLimit(_:)`` after it for a wall-clock limit.
 /// Once a limit trips it stays tripped, so a script's `pcall` cannot swallow it.
 public final class LuaVM {
     /// Per-VM resource limits.
     public struct Limits: Sendable {
         /// Bytes the Lua state may hold (default 64 MiB).
         public var memoryBytes: Int
-        /// Instructions per unit of work (default 50 million); each function call counts as 10.
+        /// Instructions per unit of work (default 50 million); each function call counts as 10 and
+        /// each step of the pattern functions (`string.find`, `match`, `gmatch`, `gsub`) as 1.
         public var instructions: Int
 
         public init(memoryBytes: Int = 64 << 20, instructions: Int = 50_000_000) {
