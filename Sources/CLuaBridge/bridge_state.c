@@ -32,12 +32,20 @@ void blb_trip_memory(blb_state *S) {
     if (S->tripped == BLB_TRIPPED_NONE) S->tripped = BLB_TRIPPED_MEMORY;
 }
 
+static const char *blb_tripped_message(blb_state *S) {
+    switch (S->tripped) {
+    case BLB_TRIPPED_MEMORY: return S->memory_message;
+    case BLB_TRIPPED_TIME: return S->time_message;
+    default: return S->instruction_message;
+    }
+}
+
 int blb_raise_limit(lua_State *L, blb_state *S, int level) {
     // The message needs a few bytes even when the memory limit has tripped.
     S->grace++;
     lua_checkstack(L, 3);
     luaL_where(L, level);
-    lua_pushstring(L, S->tripped == BLB_TRIPPED_MEMORY ? S->memory_message : S->instruction_message);
+    lua_pushstring(L, blb_tripped_message(S));
     lua_concat(L, 2);
     S->grace--;
     return lua_error(L);
@@ -45,10 +53,18 @@ int blb_raise_limit(lua_State *L, blb_state *S, int level) {
 
 static void blb_hook(lua_State *L, lua_Debug *ar) {
     blb_state *S = blb_get(L);
-    S->executed += ar->event == LUA_HOOKCOUNT ? BLB_HOOK_COUNT : BLB_CALL_COST;
+    int counted = ar->event == LUA_HOOKCOUNT;
+    S->executed += counted ? BLB_HOOK_COUNT : BLB_CALL_COST;
     if (S->tripped == BLB_TRIPPED_NONE) {
-        if (S->executed <= S->budget) return;
-        S->tripped = BLB_TRIPPED_INSTRUCTIONS;
+        if (S->executed > S->budget) {
+            S->tripped = BLB_TRIPPED_INSTRUCTIONS;
+        } else {
+            // Reading the clock costs about as much as a Lua call: on calls, only every few.
+            if (S->deadline == 0 || (!counted && --S->calls_until_clock > 0)) return;
+            S->calls_until_clock = BLB_CLOCK_CALL_INTERVAL;
+            if (blb_now() < S->deadline) return;
+            S->tripped = BLB_TRIPPED_TIME;
+        }
     }
     // Lua code runs outside protection only in finalizers, where hooks are off; never raise there.
     if (!S->protected_mode) return;
@@ -109,6 +125,7 @@ blb_state *blb_open(size_t memory_cap, long long instruction_budget, blb_dispatc
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
     lua_pop(L, 1);
+    blb_install_patterns(L);
     blb_install_object_support(L);
     // LUA_MASKCALL too: a loop spending its time in C calls runs few instructions per second.
     lua_sethook(L, blb_hook, LUA_MASKCOUNT | LUA_MASKCALL, BLB_HOOK_COUNT);
@@ -141,10 +158,22 @@ void blb_set_instruction_budget(blb_state *S, long long budget) {
     if (S->tripped == BLB_TRIPPED_INSTRUCTIONS) S->tripped = S->memory_tripped ? BLB_TRIPPED_MEMORY : BLB_TRIPPED_NONE;
 }
 
+void blb_set_deadline(blb_state *S, long long nanoseconds) {
+    if (nanoseconds <= 0) {
+        S->deadline = 0;
+    } else {
+        S->deadline = blb_now() + nanoseconds;
+        // %g drops trailing zeros: "0.5 s", "30 s".
+        snprintf(S->time_message, sizeof S->time_message, "time limit exceeded (%g s)", (double)nanoseconds / 1e9);
+    }
+    if (S->tripped == BLB_TRIPPED_TIME) S->tripped = S->memory_tripped ? BLB_TRIPPED_MEMORY : BLB_TRIPPED_NONE;
+}
+
 void blb_reset_limits(blb_state *S) {
     S->executed = 0;
     S->tripped = BLB_TRIPPED_NONE;
     S->memory_tripped = 0;
+    S->deadline = 0;
 }
 
 int blb_tripped(blb_state *S) { return S->tripped; }
@@ -153,3 +182,4 @@ size_t blb_memory_cap(blb_state *S) { return S->cap; }
 long long blb_instructions_executed(blb_state *S) { return S->executed; }
 const char *blb_memory_message(blb_state *S) { return S->memory_message; }
 const char *blb_instruction_message(blb_state *S) { return S->instruction_message; }
+const char *blb_time_message(blb_state *S) { return S->time_message; }

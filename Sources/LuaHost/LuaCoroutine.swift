@@ -14,24 +14,38 @@ public final class LuaCoroutine {
 
     private weak var vm: LuaVM?
     private let owner: LuaRefOwner
-    let thread: OpaquePointer
+    let thread: OpaquePointer?
     private let threadReference: Int32
     private var dead = false
     /// Set while this coroutine (or one it resumed) runs, so a host function inside it cannot
     /// resume it again.
     private var running = false
+    /// Why the coroutine could not be made (a ref of another VM, no stack left): the first resume
+    /// throws it. Kept instead of thrown because ``LuaVM/newCoroutine(_:)`` does not throw.
+    private var creationError: LuaError?
 
     init(vm: LuaVM, function: LuaRef) {
         self.vm = vm
         self.owner = vm.owner
         let L = vm.state
-        precondition(lua_checkstack(L, 2) != 0, "Lua stack overflow")
-        thread = lua_newthread(L)  // inherits the instruction hook and the extra space
+        guard lua_checkstack(L, 2) != 0 else {
+            thread = nil
+            threadReference = clua_noref()
+            creationError = LuaError.host("Lua stack overflow")
+            return
+        }
+        let thread = lua_newthread(L)  // inherits the instruction hook and the extra space
+        self.thread = thread
         threadReference = luaL_ref(L, clua_registryindex())
-        vm.pushRef(thread, function)
+        do throws(LuaError) {
+            guard let thread, lua_checkstack(thread, 1) != 0 else { throw LuaError.host("Lua stack overflow") }
+            try vm.pushRef(thread, function)
+        } catch {
+            creationError = error
+        }
     }
 
-    deinit { owner.release(threadReference) }
+    deinit { if thread != nil { owner.release(threadReference) } }
 
     /// True once the body returned or failed; resuming then throws.
     public var isDead: Bool { dead }
@@ -42,12 +56,22 @@ public final class LuaCoroutine {
         guard !dead else { throw LuaError.host("cannot resume dead coroutine") }
         guard !running else { throw LuaError.host("cannot resume non-suspended coroutine") }
         guard let vm else { throw LuaError.host("cannot resume a coroutine whose LuaVM is gone") }
-        vm.drainReleased()
-        let co = thread
+        if let creationError {
+            dead = true
+            throw creationError
+        }
+        try vm.enter()
+        guard let co = thread else { throw LuaError.host("cannot resume dead coroutine") }
         guard lua_checkstack(co, Int32(clamping: args.count + 2)) != 0 else {
             throw LuaError.host("too many arguments (\(args.count)) to resume")
         }
-        for arg in args { vm.push(co, arg) }
+        let top = lua_gettop(co)
+        do {
+            for arg in args { try vm.push(co, arg) }
+        } catch {
+            lua_settop(co, top)
+            throw error
+        }
         var resultCount: Int32 = 0
         running = true
         let status = blb_resume(co, vm.state, Int32(args.count), &resultCount)

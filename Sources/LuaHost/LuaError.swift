@@ -12,7 +12,7 @@ public struct LuaError: Error, CustomStringConvertible, Sendable {
         case instructionLimit
         /// The memory cap was reached.
         case memoryLimit
-        /// The wall-clock time limit passed (see ``LuaVM/setTimeLimit(_:)``).
+        /// The wall-clock limit passed (see ``LuaVM/setTimeLimit(_:)``).
         case timeLimit
         /// The host side failed: a value that cannot cross the bridge, misuse of the API.
         case host

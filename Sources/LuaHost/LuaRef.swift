@@ -11,17 +11,29 @@ public final class LuaRef: @unchecked Sendable, Hashable {
     let reference: Int32
     /// The Lua object's address (lua_topointer), stable while this ref keeps the object alive.
     let identity: UInt
+    /// Set on a ref that names no Lua object because making it failed (an API that cannot throw
+    /// made it): pushing it throws this message as a `.host` error.
+    let problem: String?
 
     init(owner: LuaRefOwner, reference: Int32, identity: UInt) {
         self.owner = owner
         self.reference = reference
         self.identity = identity
+        self.problem = nil
     }
 
-    deinit { owner.release(reference) }
+    init(owner: LuaRefOwner, problem: String) {
+        self.owner = owner
+        self.reference = -1  // LUA_NOREF
+        self.identity = 0
+        self.problem = problem
+    }
+
+    deinit { if problem == nil { owner.release(reference) } }
 
     public static func == (lhs: LuaRef, rhs: LuaRef) -> Bool {
-        lhs.owner === rhs.owner && lhs.identity == rhs.identity
+        // A failed ref names no object, so it equals only itself.
+        lhs === rhs || (lhs.owner === rhs.owner && lhs.identity == rhs.identity && lhs.problem == nil && rhs.problem == nil)
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(identity) }

@@ -27,21 +27,27 @@ extension LuaVM {
         let arguments = LuaCallArguments(vm: self, state: L, count: Int(lua_gettop(L)))
         do {
             let results = try function.body(arguments)
-            guard pushAll(L, results) else {
-                pushString(L, "too many results (\(results.count)) from a host function")
-                return Int32(BLB_CALL_ERROR)
+            switch pushAll(L, results) {
+            case .pushed: return Int32(results.count)
+            case .tooMany: pushString(L, "too many results (\(results.count)) from a host function")
+            case .failed(let message): pushString(L, message)
             }
-            return Int32(results.count)
+            return Int32(BLB_CALL_ERROR)
         } catch let yield as LuaYield {
-            guard pushAll(L, yield.values) else {
-                pushString(L, "too many values (\(yield.values.count)) to yield")
-                return Int32(BLB_CALL_ERROR)
+            switch pushAll(L, yield.values) {
+            case .pushed: return Int32(BLB_CALL_YIELD_BASE) - Int32(yield.values.count)
+            case .tooMany: pushString(L, "too many values (\(yield.values.count)) to yield")
+            case .failed(let message): pushString(L, message)
             }
-            return Int32(BLB_CALL_YIELD_BASE) - Int32(yield.values.count)
+            return Int32(BLB_CALL_ERROR)
         } catch let error as LuaError {
             if let value = error.value {
-                push(L, value)
-                return Int32(BLB_CALL_ERROR_RAW)
+                do {
+                    try push(L, value)
+                    return Int32(BLB_CALL_ERROR_RAW)
+                } catch {
+                    // The error object cannot cross (say, nested too deeply): its message still can.
+                }
             }
             pushString(L, error.message)
             // Errors from nested Lua already name their position; host errors get the caller's.
@@ -52,10 +58,25 @@ extension LuaVM {
         }
     }
 
-    private func pushAll(_ L: OpaquePointer, _ values: [LuaValue]) -> Bool {
-        if values.isEmpty { return true }
-        guard values.count < Int(Int32.max) - 8, lua_checkstack(L, Int32(values.count) + 2) != 0 else { return false }
-        for value in values { push(L, value) }
-        return true
+    private enum PushOutcome {
+        case pushed
+        case tooMany
+        case failed(String)
+    }
+
+    /// Pushes `values`, or pushes nothing and says why not (the trampoline raises it in Lua).
+    private func pushAll(_ L: OpaquePointer, _ values: [LuaValue]) -> PushOutcome {
+        if values.isEmpty { return .pushed }
+        guard values.count < Int(Int32.max) - 8, lua_checkstack(L, Int32(values.count) + 2) != 0 else { return .tooMany }
+        let top = lua_gettop(L)
+        for value in values {
+            do {
+                try push(L, value)
+            } catch {
+                lua_settop(L, top)
+                return .failed(error.message)
+            }
+        }
+        return .pushed
     }
 }

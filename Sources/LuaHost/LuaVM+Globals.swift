@@ -7,18 +7,28 @@ extension LuaVM {
     /// Scripts cannot change it (`attempt to modify read-only table 'db'`), nor any table nested
     /// in `values` (`'db.limits'`). `pairs`, `ipairs`, `#` and indexing work as usual; `next` and
     /// `rawget` see an empty proxy.
+    ///
+    /// A value that cannot be passed to Lua (nested too deeply, a ref of another VM) leaves the
+    /// global unchanged; the next ``load(_:chunkName:)``, ``call(_:_:)``, ``compile(_:chunkName:)``
+    /// or coroutine resume throws that error.
     public func setGlobalTable(_ name: String, functions: [String: LuaFunction], values: [String: LuaValue] = [:]) {
         drainReleased()
         let L = state
-        precondition(lua_checkstack(L, 6) != 0, "Lua stack overflow")
+        let top = lua_gettop(L)
+        guard lua_checkstack(L, 6) != 0 else { return deferError(global: name, LuaError.host("Lua stack overflow")) }
         lua_rawgeti(L, clua_registryindex(), lua_Integer(sandboxGlobals))
         lua_createtable(L, 0, Int32(clamping: functions.count + values.count))
-        for (key, function) in functions {
-            pushFunction(L, function)
+        for (key, value) in values {
+            do {
+                try push(L, value, readOnlyName: "\(name).\(key)")
+            } catch {
+                lua_settop(L, top)
+                return deferError(global: "\(name).\(key)", error)
+            }
             rawSetField(L, table: -2, key: key)
         }
-        for (key, value) in values {
-            push(L, value, readOnlyName: "\(name).\(key)")
+        for (key, function) in functions {
+            pushFunction(L, function)
             rawSetField(L, table: -2, key: key)
         }
         blb_make_readonly(L, name)
@@ -30,7 +40,7 @@ extension LuaVM {
     public func setGlobalFunction(_ name: String, _ fn: @escaping LuaFunction) {
         drainReleased()
         let L = state
-        precondition(lua_checkstack(L, 4) != 0, "Lua stack overflow")
+        guard lua_checkstack(L, 4) != 0 else { return deferError(global: name, LuaError.host("Lua stack overflow")) }
         lua_rawgeti(L, clua_registryindex(), lua_Integer(sandboxGlobals))
         pushFunction(L, fn)
         rawSetField(L, table: -2, key: name)
@@ -38,22 +48,29 @@ extension LuaVM {
     }
 
     /// Adds (or replaces) a read-only global value visible to every chunk (tables become
-    /// read-only proxies, as in ``setGlobalTable(_:functions:values:)``).
+    /// read-only proxies, as in ``setGlobalTable(_:functions:values:)``, which also says what
+    /// happens to a value that cannot be passed to Lua).
     public func setGlobalValue(_ name: String, _ value: LuaValue) {
         drainReleased()
         let L = state
-        precondition(lua_checkstack(L, 4) != 0, "Lua stack overflow")
+        guard lua_checkstack(L, 4) != 0 else { return deferError(global: name, LuaError.host("Lua stack overflow")) }
         lua_rawgeti(L, clua_registryindex(), lua_Integer(sandboxGlobals))
-        push(L, value, readOnlyName: name)
+        do {
+            try push(L, value, readOnlyName: name)
+        } catch {
+            clua_pop(L, 1)
+            return deferError(global: name, error)
+        }
         rawSetField(L, table: -2, key: name)
         clua_pop(L, 1)
     }
 
     /// A Lua function that calls `fn`, for passing to Lua code as a value (say, as a callback).
+    /// When the Lua stack is exhausted, passing the result to Lua throws "Lua stack overflow".
     public func makeFunction(_ fn: @escaping LuaFunction) -> LuaRef {
         drainReleased()
         let L = state
-        precondition(lua_checkstack(L, 3) != 0, "Lua stack overflow")
+        guard lua_checkstack(L, 3) != 0 else { return LuaRef(owner: owner, problem: "Lua stack overflow") }
         pushFunction(L, fn)
         defer { clua_pop(L, 1) }
         return makeRef(L, -1)
@@ -72,6 +89,20 @@ extension LuaVM {
             slot = Int32(functions.count - 1)
         }
         blb_push_function(L, slot, Unmanaged.passUnretained(function).toOpaque())
+    }
+
+    /// Keeps the first error of a setter that cannot throw, for the next entry into Lua to throw.
+    func deferError(global name: String, _ error: LuaError) {
+        if deferredError == nil { deferredError = LuaError.host("cannot set global '\(name)': \(error.message)") }
+    }
+
+    /// Every entry into Lua starts here: releases what was let go of and throws a deferred error.
+    func enter() throws(LuaError) {
+        drainReleased()
+        if let error = deferredError {
+            deferredError = nil
+            throw error
+        }
     }
 
     /// Runs the sandbox prelude and keeps the frozen globals and environment metatable.

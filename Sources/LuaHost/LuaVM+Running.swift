@@ -22,7 +22,7 @@ extension LuaVM {
     /// Compiles `source` in a fresh sandbox environment without running it, returning the chunk
     /// as a function (for example to run it later as a coroutine).
     public func compile(_ source: String, chunkName: String) throws(LuaError) -> LuaRef {
-        drainReleased()
+        try enter()
         let L = state
         guard lua_checkstack(L, 4) != 0 else { throw LuaError.host("Lua stack overflow") }
         try pushChunk(L, source, chunkName: chunkName, sandboxed: true)
@@ -32,19 +32,24 @@ extension LuaVM {
 
     /// Calls a Lua function in protected mode; errors carry a traceback.
     public func call(_ function: LuaRef, _ args: [LuaValue]) throws(LuaError) -> [LuaValue] {
-        drainReleased()
+        try enter()
         let L = state
         let base = lua_gettop(L)
         guard lua_checkstack(L, Int32(clamping: args.count + 4)) != 0 else {
             throw LuaError.host("too many arguments (\(args.count)) for a Lua call")
         }
-        pushRef(L, function)
-        for arg in args { push(L, arg) }
+        do {
+            try pushRef(L, function)
+            for arg in args { try push(L, arg) }
+        } catch {
+            lua_settop(L, base)
+            throw error
+        }
         return try callPushed(L, base: base, argumentCount: Int32(args.count))
     }
 
     func run(_ source: String, chunkName: String, sandboxed: Bool) throws(LuaError) -> [LuaValue] {
-        drainReleased()
+        try enter()
         let L = state
         let base = lua_gettop(L)
         guard lua_checkstack(L, 4) != 0 else { throw LuaError.host("Lua stack overflow") }
@@ -136,15 +141,14 @@ extension LuaVM {
             kind = .memoryLimit
         } else if tripped == Int32(BLB_TRIPPED_INSTRUCTIONS) {
             kind = .instructionLimit
+        } else if tripped == Int32(BLB_TRIPPED_TIME) {
+            kind = .timeLimit
         } else {
             kind = .runtime
         }
         // Lua says "not enough memory" when the allocator refuses; say which limit it was instead.
         // And a script that caught a limit error and raised its own still failed on the limit.
-        if kind == .memoryLimit || kind == .instructionLimit {
-            let limitMessage = String(cString: kind == .memoryLimit ? blb_memory_message(bridge) : blb_instruction_message(bridge))
-            if !message.contains(limitMessage) { message = limitMessage }
-        }
+        if let limitMessage = limitMessage(kind), !message.contains(limitMessage) { message = limitMessage }
         return LuaError(kind: kind, message: message, traceback: traceback, value: value)
     }
 
@@ -156,15 +160,39 @@ extension LuaVM {
         }
     }
 
+    /// The message of a limit kind, nil for other kinds.
+    func limitMessage(_ kind: LuaError.Kind) -> String? {
+        switch kind {
+        case .memoryLimit: return String(cString: blb_memory_message(bridge))
+        case .instructionLimit: return String(cString: blb_instruction_message(bridge))
+        case .timeLimit: return String(cString: blb_time_message(bridge))
+        default: return nil
+        }
+    }
+
     /// The error for a limit that tripped during work that otherwise succeeded.
     func trippedLimitError() -> LuaError? {
+        let kind: LuaError.Kind
         switch blb_tripped(bridge) {
-        case Int32(BLB_TRIPPED_MEMORY):
-            return LuaError(kind: .memoryLimit, message: String(cString: blb_memory_message(bridge)))
-        case Int32(BLB_TRIPPED_INSTRUCTIONS):
-            return LuaError(kind: .instructionLimit, message: String(cString: blb_instruction_message(bridge)))
-        default:
-            return nil
+        case Int32(BLB_TRIPPED_MEMORY): kind = .memoryLimit
+        case Int32(BLB_TRIPPED_INSTRUCTIONS): kind = .instructionLimit
+        case Int32(BLB_TRIPPED_TIME): kind = .timeLimit
+        default: return nil
+        }
+        return limitMessage(kind).map { LuaError(kind: kind, message: $0) }
+    }
+
+    /// Lua's own string.find/match/gmatch/gsub, which the VM replaced with step-counting versions:
+    /// a table value of functions, so tests can compare the two matchers.
+    func stockStringFunctions() throws(LuaError) -> LuaValue {
+        let L = state
+        guard lua_checkstack(L, 4) != 0 else { throw LuaError.host("Lua stack overflow") }
+        blb_push_stock_string_functions(L)
+        defer { clua_pop(L, 1) }
+        do {
+            return try readValue(L, -1)
+        } catch {
+            throw LuaError.host(error.message)
         }
     }
 

@@ -6,6 +6,7 @@ extension LuaVM {
         switch blb_tripped(bridge) {
         case Int32(BLB_TRIPPED_MEMORY): return .memoryLimit
         case Int32(BLB_TRIPPED_INSTRUCTIONS): return .instructionLimit
+        case Int32(BLB_TRIPPED_TIME): return .timeLimit
         default: return nil
         }
     }

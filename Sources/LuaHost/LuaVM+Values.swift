@@ -10,8 +10,11 @@ struct LuaConversionError: Error {
     let message: String
 }
 
-/// How deep nested tables read from Lua may go (Swift values are finite trees: no limit needed).
+/// How deep nested tables read from Lua may go.
 let luaMaximumTableDepth = 100
+/// How deep nested tables pushed to Lua may go: the same as for reading, so whatever Lua gets from
+/// the host it can also hand back.
+let luaMaximumPushDepth = luaMaximumTableDepth
 
 extension LuaVM {
     /// Converts the value at `index` of `L`.
@@ -174,9 +177,27 @@ extension LuaVM {
     }
 
     /// Pushes `value`. Tables named by `readOnlyName` become read-only proxies (host tables).
-    func push(_ L: OpaquePointer, _ value: LuaValue, readOnlyName: String? = nil) {
+    /// On failure nothing is pushed: the value nests deeper than ``luaMaximumPushDepth``, the Lua
+    /// stack cannot grow, or a ref belongs to another VM.
+    func push(_ L: OpaquePointer, _ value: LuaValue, readOnlyName: String? = nil) throws(LuaError) {
+        guard case .table(let table) = value else {
+            try pushLeaf(L, value)
+            return
+        }
+        let top = lua_gettop(L)
+        do {
+            try pushTable(L, table, readOnlyName: readOnlyName, depth: 1)
+        } catch {
+            lua_settop(L, top)
+            throw error
+        }
+    }
+
+    /// Pushes anything but a table; only refs can fail, and before pushing anything.
+    @inline(__always)
+    private func pushLeaf(_ L: OpaquePointer, _ value: LuaValue) throws(LuaError) {
         switch value {
-        case .nil:
+        case .nil, .table:
             lua_pushnil(L)
         case .bool(let b):
             lua_pushboolean(L, b ? 1 : 0)
@@ -186,15 +207,14 @@ extension LuaVM {
             lua_pushnumber(L, d)
         case .string(let s):
             pushString(L, s)
-        case .table(let table):
-            pushTable(L, table, readOnlyName: readOnlyName)
         case .function(let ref), .userdata(let ref):
-            pushRef(L, ref)
+            try pushRef(L, ref)
         }
     }
 
-    func pushRef(_ L: OpaquePointer, _ ref: LuaRef) {
-        precondition(ref.owner === owner, "a LuaRef can only be used with the LuaVM it came from")
+    func pushRef(_ L: OpaquePointer, _ ref: LuaRef) throws(LuaError) {
+        if let problem = ref.problem { throw LuaError.host(problem) }
+        guard ref.owner === owner else { throw LuaError.host("a LuaRef can only be used with the LuaVM it came from") }
         lua_rawgeti(L, clua_registryindex(), lua_Integer(ref.reference))
     }
 
@@ -205,14 +225,20 @@ extension LuaVM {
         }
     }
 
-    private func pushTable(_ L: OpaquePointer, _ table: LuaTable, readOnlyName: String?) {
-        // Each level needs the table, a key and a value; a failure here means absurd nesting.
-        precondition(lua_checkstack(L, 4) != 0, "Lua stack overflow while pushing a nested table")
+    /// Leaves whatever it pushed on failure; ``push(_:_:readOnlyName:)`` restores the top.
+    private func pushTable(_ L: OpaquePointer, _ table: LuaTable, readOnlyName: String?, depth: Int) throws(LuaError) {
+        // Checked before recursing: a value nested 100,000 deep (say, hostile JSON) would
+        // overflow the Swift stack long before the Lua stack.
+        guard depth <= luaMaximumPushDepth else {
+            throw LuaError.host("value nested too deeply to pass to Lua (limit \(luaMaximumPushDepth) levels)")
+        }
+        // Each level needs the table, a key and a value.
+        guard lua_checkstack(L, 4) != 0 else { throw LuaError.host("Lua stack overflow") }
         lua_createtable(L, Int32(clamping: table.array.count), Int32(clamping: table.hash.count))
         var index: lua_Integer = 1
         for element in table.array {
             if !element.isNil {
-                push(L, element, readOnlyName: readOnlyName.map { "\($0)[\(index)]" })
+                try pushNested(L, element, readOnlyName: readOnlyName.map { "\($0)[\(index)]" }, depth: depth)
                 lua_rawseti(L, -2, index)
             }
             index += 1
@@ -221,11 +247,21 @@ extension LuaVM {
             // Lua raises on nil and NaN keys; nil values would be no-ops anyway.
             if entry.key.isNil || entry.value.isNil { continue }
             if case .number(let d) = entry.key, d.isNaN { continue }
-            push(L, entry.key)
-            push(L, entry.value, readOnlyName: readOnlyName.map { name in Self.fieldName(name, entry.key) })
+            try pushNested(L, entry.key, readOnlyName: nil, depth: depth)
+            try pushNested(
+                L, entry.value, readOnlyName: readOnlyName.map { name in Self.fieldName(name, entry.key) }, depth: depth)
             lua_rawset(L, -3)
         }
         if let readOnlyName { blb_make_readonly(L, readOnlyName) }
+    }
+
+    @inline(__always)
+    private func pushNested(_ L: OpaquePointer, _ value: LuaValue, readOnlyName: String?, depth: Int) throws(LuaError) {
+        if case .table(let table) = value {
+            try pushTable(L, table, readOnlyName: readOnlyName, depth: depth + 1)
+        } else {
+            try pushLeaf(L, value)
+        }
     }
 
     static func fieldName(_ table: String, _ key: LuaValue) -> String {

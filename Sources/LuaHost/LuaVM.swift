@@ -8,14 +8,16 @@ import CLuaBridge
 /// ``setGlobalTable(_:functions:values:)`` and ``setGlobalFunction(_:_:)``.
 ///
 /// Limits are counted across everything the VM runs until ``resetLimits()`` or
-/// ``setInstructionBudget(_:)``: call one of them before each unit of work (say, each workflow run).
+/// ``setInstructionBudget(_:)``: call one of them before each unit of work (say, each workflow run),
+/// and ``setTimeLimit(_:)`` after it for a wall-clock limit.
 /// Once a limit trips it stays tripped, so a script's `pcall` cannot swallow it.
 public final class LuaVM {
     /// Per-VM resource limits.
     public struct Limits: Sendable {
         /// Bytes the Lua state may hold (default 64 MiB).
         public var memoryBytes: Int
-        /// Instructions per unit of work (default 50 million); each function call counts as 10.
+        /// Instructions per unit of work (default 50 million); each function call counts as 10 and
+        /// each step of the pattern functions (`string.find`, `match`, `gmatch`, `gsub`) as 1.
         public var instructions: Int
 
         public init(memoryBytes: Int = 64 << 20, instructions: Int = 50_000_000) {
@@ -46,6 +48,8 @@ public final class LuaVM {
     /// Registry references of the sandbox's frozen globals and of the per-chunk environment metatable.
     var sandboxGlobals: Int32 = 0
     var environmentMetatable: Int32 = 0
+    /// The first failure of a host API that cannot throw, thrown by the next entry into Lua.
+    var deferredError: LuaError?
 
     /// Creates a VM with the sandbox installed.
     /// - Parameters:
@@ -91,8 +95,8 @@ public final class LuaVM {
     /// Instructions charged since the last reset.
     public var instructionsExecuted: Int { Int(blb_instructions_executed(bridge)) }
 
-    /// Clears the instruction counter and both tripped flags. When the memory limit had tripped,
-    /// also collects garbage so the next work starts below the cap.
+    /// Clears the instruction counter, the time limit and every tripped flag. When the memory limit
+    /// had tripped, also collects garbage so the next work starts below the cap.
     public func resetLimits() {
         let memoryTripped = blb_tripped(bridge) == Int32(BLB_TRIPPED_MEMORY)
         blb_reset_limits(bridge)
@@ -104,6 +108,24 @@ public final class LuaVM {
     public func setInstructionBudget(_ n: Int) {
         blb_set_instruction_budget(bridge, Int64(n))
     }
+
+    /// Sets a wall-clock limit of `seconds` from now for the next work, or clears it with nil (or
+    /// infinity); a time trip is cleared. The limit also stops time spent inside the pattern
+    /// functions (`string.find`, `match`, `gmatch`, `gsub`), where no instruction is counted.
+    /// Time spent in host functions is not interrupted: it is noticed when they return to Lua.
+    /// ``resetLimits()`` clears it too.
+    public func setTimeLimit(_ seconds: Double?) {
+        guard let seconds, seconds < Self.maximumTimeLimit else {
+            blb_set_deadline(bridge, 0)
+            return
+        }
+        // 0 would clear the deadline in C: a limit of zero or less is already over.
+        let nanoseconds = seconds > 0 ? Int64(seconds * 1e9) : 0
+        blb_set_deadline(bridge, max(nanoseconds, 1))
+    }
+
+    /// About 30 years: beyond it, a time limit is no limit (and the nanoseconds would overflow).
+    static let maximumTimeLimit: Double = 1e9
 
     /// Changes the memory cap; takes effect on the next allocation.
     public func setMemoryLimit(_ bytes: Int) {

@@ -30,7 +30,7 @@ enum {
 };
 
 /// Which limit tripped first (stays set until blb_reset_limits).
-enum { BLB_TRIPPED_NONE = 0, BLB_TRIPPED_INSTRUCTIONS = 1, BLB_TRIPPED_MEMORY = 2 };
+enum { BLB_TRIPPED_NONE = 0, BLB_TRIPPED_INSTRUCTIONS = 1, BLB_TRIPPED_MEMORY = 2, BLB_TRIPPED_TIME = 3 };
 
 /// What blb_take_released hands back: an object pointer to release or a function slot to free.
 typedef struct {
@@ -51,6 +51,10 @@ void blb_free(blb_state *S);
 // Limits
 void blb_set_memory_cap(blb_state *S, size_t cap);
 void blb_set_instruction_budget(blb_state *S, long long budget);
+/// Sets the deadline to now + `nanoseconds` (CLOCK_MONOTONIC), or clears it with 0. Checked each
+/// time the hook fires and every few thousand pattern-matching steps; clears a time trip.
+void blb_set_deadline(blb_state *S, long long nanoseconds);
+/// Clears the instruction counter, the deadline and every trip.
 void blb_reset_limits(blb_state *S);
 int blb_tripped(blb_state *S);
 size_t blb_memory_in_use(blb_state *S);
@@ -58,6 +62,7 @@ size_t blb_memory_cap(blb_state *S);
 long long blb_instructions_executed(blb_state *S);
 const char *blb_memory_message(blb_state *S);
 const char *blb_instruction_message(blb_state *S);
+const char *blb_time_message(blb_state *S);
 
 // Entering Lua (protected). The function and its arguments are on top of `L`.
 /// lua_pcall with a message handler that stores luaL_traceback (see blb_push_last_traceback).
@@ -112,5 +117,9 @@ void blb_push_sandbox_helpers(lua_State *L);
 /// Copies up to `max` queued releases into `out`; returns how many were copied.
 int blb_take_released(blb_state *S, blb_released *out, int max);
 int blb_released_count(blb_state *S);
+
+/// Pushes a table with Lua's own string.find/match/gmatch/gsub, which the state replaced with
+/// step-counting versions; for tests comparing the two. Non-raising.
+void blb_push_stock_string_functions(lua_State *L);
 
 #endif
