@@ -74,7 +74,7 @@ public struct MatchingExtension: HostExtension {
             "matrix": { args in
                 let f = arguments("vec.matrix")
                 let a = try f.vectors(args, 1), b = try f.vectors(args, 2)
-                try Self.checkMatrix(a, b)
+                try f.checkMatrix(a, b)
                 let m = try f.scoring { try BatchScoring.cosineMatrix(a, b) }
                 return [.table(LuaTable(array: m.map { row in .table(LuaTable(array: row.map { .number(Double($0)) })) }))]
             },
@@ -139,22 +139,6 @@ public struct MatchingExtension: HostExtension {
                 ]))]
             },
         ])
-    }
-
-    /// `vec.matrix`'s own checks, in the script's terms (1-based items), before any memory is taken.
-    static func checkMatrix(_ a: [Vector], _ b: [Vector]) throws {
-        if let dimension = (a.first ?? b.first)?.dimension {
-            let firstName = a.isEmpty ? "b[1]" : "a[1]"
-            for (name, list) in [("a", a), ("b", b)] {
-                guard let i = list.firstIndex(where: { $0.dimension != dimension }) else { continue }
-                throw MatchingError("vec.matrix: dimensions \(dimension) and \(list[i].dimension) differ (\(firstName) and \(name)[\(i + 1)])")
-            }
-        }
-        let (cells, overflow) = a.count.multipliedReportingOverflow(by: b.count)
-        guard !overflow, cells <= VectorArguments.maximumMatrixCells else {
-            throw MatchingError("vec.matrix: the result would have \(a.count) x \(b.count) cells; at most "
-                                + "\(VectorArguments.maximumMatrixCells) are allowed")
-        }
     }
 
     static func parameter(_ value: LuaValue) throws -> PGValue {

@@ -77,6 +77,24 @@ struct VectorArguments {
         return Vector(values)
     }
 
+    /// `vec.matrix`'s checks in the script's terms (1-based items), before any memory is taken: one dimension
+    /// throughout, and at most `maximumMatrixCells` cells.
+    func checkMatrix(_ a: [Vector], _ b: [Vector]) throws {
+        if let dimension = (a.first ?? b.first)?.dimension {
+            let firstName = a.isEmpty ? "b[1]" : "a[1]"
+            for (name, list) in [("a", a), ("b", b)] {
+                guard let i = list.firstIndex(where: { $0.dimension != dimension }) else { continue }
+                throw MatchingError("\(function): dimensions \(dimension) and \(list[i].dimension) differ "
+                                    + "(\(firstName) and \(name)[\(i + 1)])")
+            }
+        }
+        let (cells, overflow) = a.count.multipliedReportingOverflow(by: b.count)
+        guard !overflow, cells <= Self.maximumMatrixCells else {
+            throw MatchingError("\(function): the result would have \(a.count) x \(b.count) cells; at most "
+                                + "\(Self.maximumMatrixCells) are allowed")
+        }
+    }
+
     /// `k` of `vec.top_k` from its options (default 10).
     func k(_ value: LuaValue?) throws -> Int {
         guard let value, !value.isNil else { return 10 }
