@@ -59,6 +59,15 @@ float bl_store_vector(const float *v, size_t dim, float *fblock, uint8_t *bblock
 
     float *f = fblock + lane;
     for (d = 0; d < dim; d++) f[d * 16] = usable ? v[d] * inverse : 0.0f;
+    if (!usable) {
+        // Stored as zeros (bytes 128, nibbles 8). Not through the quantisers: with toInt = 0 a NaN or infinite
+        // component still gives y = NaN there, and converting NaN to int is undefined behaviour in C.
+        uint8_t *b = bblock + lane * 4, *n = nblock + lane * 4;
+        for (d = 0; d < dim; d += 4) __builtin_memset(b + (d >> 2) * 64, 0x80, 4);
+        for (d = 0; d < dim; d += 8) __builtin_memset(n + (d >> 3) * 64, 0x88, 4);
+        *scale4 = 0.0f;
+        return 0.0f;
+    }
 
     // Stored x = v / length; its int8 scale is max|x| / 127, so x / scale = v * 127 / max|v|.
     const float toInt = usable && maxAbs > 0 ? 127.0f / maxAbs : 0.0f;

@@ -114,7 +114,8 @@ extension LuaVM {
 
         var array: [LuaValue] = []
         let length = lua_rawlen(L, index)
-        if length > 0 { array.reserveCapacity(Int(truncatingIfNeeded: length)) }
+        // A border can be huge for a small table ({[1]=1, [2^62]=1}); the array grows as needed past this.
+        if length > 0 { array.reserveCapacity(Int(truncatingIfNeeded: min(length, 65_536))) }
         var hash: [(key: LuaValue, value: LuaValue)] = []
         var next: lua_Integer = 1
         var integerKeysInHash = false

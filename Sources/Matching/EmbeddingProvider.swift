@@ -78,6 +78,11 @@ struct OpenAIEmbeddings {
             guard index >= 0, index < texts.count, let values = item["embedding"] as? [Double] else {
                 throw MatchingError("embedding provider \(url): item \(i) has no 'embedding' numbers")
             }
+            // A vector of another dimension would fail every later vec.* call, far from its cause.
+            guard values.count == dimension else {
+                throw MatchingError("embedding provider \(url): item \(i) has \(values.count) numbers, expected \(dimension) "
+                                    + "(BLACKLIGHT_EMBEDDING_DIMENSION)")
+            }
             out[index] = Vector(values.map(Float.init)).normalized()
         }
         return try out.enumerated().map { i, v in

@@ -31,7 +31,7 @@ public final class JobCache: @unchecked Sendable {
         defer { lock.unlock() }
         let f = try conn.query(Self.fingerprintSQL).rows.first?["f"].stringValue ?? ""
         if let index, f == fingerprint, index.dimension == dimension { return index }
-        let index = (self.index?.dimension == dimension ? self.index : nil) ?? VectorIndex(dimension: dimension)
+        let index = try (self.index?.dimension == dimension ? self.index : nil) ?? VectorIndex(dimension: dimension)
         if index !== self.index { jobs = [:]; versions = [:] }
         let current = try conn.query("SELECT id, updated_at FROM job_postings WHERE status = 'active'")
         var seen = Set<Int64>()
@@ -64,17 +64,20 @@ public final class JobCache: @unchecked Sendable {
         var vectorIDs: [Int64] = []
         var vectors: [[Float]] = []
         for row in rows.rows {
+            if let id = row["id"].intValue, case .float4Array(let e) = row["embedding"], e.count == dimension {
+                vectorIDs.append(id)
+                vectors.append(e)
+            }
+        }
+        // Stored first: if the index cannot grow, nothing is recorded as loaded and the next refresh tries again.
+        if !vectorIDs.isEmpty { try index.upsert(ids: vectorIDs, vectors: vectors) }
+        let embedded = Set(vectorIDs)
+        for row in rows.rows {
             guard let id = row["id"].intValue else { continue }
             versions[id] = row["updated_at"].dateValue
             jobs[id] = Self.job(row)
-            if case .float4Array(let e) = row["embedding"], e.count == dimension {
-                vectorIDs.append(id)
-                vectors.append(e)
-            } else {
-                index.remove(id: id)
-            }
+            if !embedded.contains(id) { index.remove(id: id) }
         }
-        if !vectorIDs.isEmpty { index.upsert(ids: vectorIDs, vectors: vectors) }
     }
 
     static func job(_ row: PGRow) -> MatchJob {
@@ -96,12 +99,12 @@ public final class JobCache: @unchecked Sendable {
 
     /// Cosine of `query` (normalised) with each cached job, nil where a job has no embedding; one
     /// kernel pass instead of copying each stored vector out.
-    func similarities(_ query: Vector, ids: [Int64]) -> [Float?] {
+    func similarities(_ query: Vector, ids: [Int64]) throws -> [Float?] {
         lock.lock()
         let index = self.index
         lock.unlock()
         guard let index, index.dimension == query.dimension else { return ids.map { _ in nil } }
-        return index.scores(query, ids: ids)
+        return try index.scores(query, ids: ids)
     }
 
     func allActiveIDs() -> [Int64] {

@@ -20,6 +20,7 @@ struct MatchStore {
         guard result.columns.contains("candidate_id"), result.columns.contains("job_id") else {
             throw MatchingError("match.store: the pairs query must return columns candidate_id and job_id (got \(result.columns.joined(separator: ", ")))")
         }
+        // Both are present: checked just above.
         let ci = result.columns.firstIndex(of: "candidate_id")!, ji = result.columns.firstIndex(of: "job_id")!
         var pairs: [(Int64, Int64)] = []
         pairs.reserveCapacity(result.rows.count)
@@ -125,12 +126,12 @@ struct MatchStore {
             guard let query = candidates[c]?.1 else { continue }
             var map: [Int64: Double] = [:]
             map.reserveCapacity(js.count)
-            let cached = JobCache.shared.similarities(query, ids: js)
+            let cached = try JobCache.shared.similarities(query, ids: js)
             for (k, j) in js.enumerated() {
                 if let s = cached[k] {
                     map[j] = Double(s)
                 } else if let v = directVectors[j], v.dimension == query.dimension {
-                    map[j] = Double(VectorMath.dot(query, v))
+                    map[j] = Double(try VectorMath.dot(query, v))
                 }
             }
             similarity[c] = map

@@ -26,55 +26,54 @@ public struct MatchingExtension: HostExtension {
         VectorBox.install(vm)
         let toLua: ([Float]) -> LuaValue = { vm.pushableUserdata(VectorBox(Vector($0)), type: VectorBox.typeName) }
         let make: (Vector) -> LuaValue = { vm.pushableUserdata(VectorBox($0), type: VectorBox.typeName) }
-        let box: (LuaValue) -> Vector? = { value in
-            switch value {
-            case .userdata(let ref): return (vm.object(of: ref) as? VectorBox)?.vector
-            case .table(let t) where !t.array.isEmpty: return Vector(t.array.map { Float($0.asDouble ?? 0) })
-            default: return nil
-            }
-        }
         context.setVectorBridge(VectorBridge(toLua: toLua, fromLua: { ref in (vm.object(of: ref) as? VectorBox)?.vector.values }))
-        func vector(_ args: LuaCallArguments, _ i: Int, _ name: String) throws -> Vector {
-            guard let v = box(args[i]) else {
-                throw MatchingError("bad argument #\(i) to '\(name)' (vector expected, got \(args.typeName(i)))")
-            }
-            return v
-        }
         // Through the step's savepoint, like db.*: the writes go with a failing step, a SQL error ends the step alone.
         let database = context.database
         let dimension = self.dimension
         let provider = self.provider
+        // Each function reads its arguments through VectorArguments, which checks them and names the function
+        // in every refusal; no script value reaches VectorScoring unchecked.
+        let arguments = { (name: String) in VectorArguments(vm: vm, function: name) }
 
         vm.setGlobalTable("vec", functions: [
-            "new": { args in [make(try vector(args, 1, "vec.new"))] },
-            "normalize": { args in [make(try vector(args, 1, "vec.normalize").normalized())] },
-            "dot": { args in [.number(Double(VectorMath.dot(try vector(args, 1, "vec.dot"), try vector(args, 2, "vec.dot"))))] },
-            "cosine": { args in
-                [.number(Double(VectorMath.cosine(try vector(args, 1, "vec.cosine"), try vector(args, 2, "vec.cosine"))))]
+            "new": { args in [make(try arguments("vec.new").vector(args, 1))] },
+            "normalize": { args in [make(try arguments("vec.normalize").vector(args, 1).normalized())] },
+            "dot": { args in
+                let f = arguments("vec.dot")
+                let a = try f.vector(args, 1), b = try f.vector(args, 2)
+                return [.number(Double(try f.scoring { try VectorMath.dot(a, b) }))]
             },
-            "is": { args in [.bool({ if case .userdata = args[1] { return box(args[1]) != nil } else { return false } }())] },
+            "cosine": { args in
+                let f = arguments("vec.cosine")
+                let a = try f.vector(args, 1), b = try f.vector(args, 2)
+                return [.number(Double(try f.scoring { try VectorMath.cosine(a, b) }))]
+            },
+            "is": { args in
+                [.bool({ if case .userdata(let ref) = args[1] { return vm.object(of: ref) is VectorBox } else { return false } }())]
+            },
             // Top-k cosine of one query over the cached embeddings of active jobs.
             "top_k": { args in
-                let query = try vector(args, 1, "vec.top_k")
+                let f = arguments("vec.top_k")
+                let query = try f.vector(args, 1)
                 let opts = try args.optionalTable(2, name: "vec.top_k") ?? LuaTable()
-                let k = Int(opts["k"]?.asInt ?? 10)
-                let threshold = opts["threshold"]?.asDouble.map(Float.init)
-                let precision: VectorIndex.Precision = opts["precision"]?.asString == "int8" ? .int8(rerank: max(400, 4 * k)) : .exact
-                let index = try database.run("vec.top_k") { conn in try JobCache.shared.refresh(conn, dimension: query.dimension) }
-                let hits = index.topK(query.normalized(), k: k, threshold: threshold, precision: precision)
+                let k = try f.k(opts["k"]), threshold = try f.threshold(opts["threshold"])
+                let precision = try f.precision(opts["precision"])
+                // The cache holds one dimension; a query of another would rebuild it empty for every call.
+                guard query.dimension == dimension else {
+                    throw MatchingError("vec.top_k: the query has dimension \(query.dimension), the job embeddings have \(dimension)")
+                }
+                let hits = try f.scoring {
+                    let index = try database.run("vec.top_k") { conn in try JobCache.shared.refresh(conn, dimension: dimension) }
+                    return try index.topK(query.normalized(), k: k, threshold: threshold, precision: precision)
+                }
                 return [.table(LuaTable(array: hits.map { .table(LuaTable.from(["id": .int($0.id), "score": .number(Double($0.score))])) }))]
             },
             // Cosine of every vector in `a` against every vector in `b`: rows follow `a`.
             "matrix": { args in
-                let a = try args.table(1, name: "vec.matrix").array.map { v -> Vector in
-                    guard let x = box(v) else { throw MatchingError("vec.matrix: every item must be a vector") }
-                    return x
-                }
-                let b = try args.table(2, name: "vec.matrix").array.map { v -> Vector in
-                    guard let x = box(v) else { throw MatchingError("vec.matrix: every item must be a vector") }
-                    return x
-                }
-                let m = BatchScoring.cosineMatrix(a, b)
+                let f = arguments("vec.matrix")
+                let a = try f.vectors(args, 1), b = try f.vectors(args, 2)
+                try f.checkMatrix(a, b)
+                let m = try f.scoring { try BatchScoring.cosineMatrix(a, b) }
                 return [.table(LuaTable(array: m.map { row in .table(LuaTable(array: row.map { .number(Double($0)) })) }))]
             },
         ])

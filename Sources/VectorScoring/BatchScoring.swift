@@ -5,20 +5,28 @@ public enum BatchScoring {
     /// The cosine of every pair: rows follow `a`, columns follow `b`; exact float32, 0 where either vector
     /// is zero. `b` is packed once into the index's block layout and `a` is scored against it in fused
     /// passes of up to 64 rows, so a 1,000 x 10,000 matrix costs one pass over `b` per 64 rows.
-    /// Precondition: all vectors have the same dimension.
-    public static func cosineMatrix(_ a: [Vector], _ b: [Vector]) -> [[Float]] {
-        cosineMatrix(a, b, level: .best)
+    /// Throws `VectorScoringError` when the vectors do not all have one dimension in 1...`Vector.maximumDimension`,
+    /// or the memory for `b` cannot be mapped. The result has `a.count * b.count` floats: bounding that is the
+    /// caller's business (the Lua binding does).
+    public static func cosineMatrix(_ a: [Vector], _ b: [Vector]) throws -> [[Float]] {
+        try cosineMatrix(a, b, level: .best)
     }
 
-    static func cosineMatrix(_ a: [Vector], _ b: [Vector], level: KernelLevel) -> [[Float]] {
+    static func cosineMatrix(_ a: [Vector], _ b: [Vector], level: KernelLevel) throws -> [[Float]] {
         guard let dimension = a.first?.dimension ?? b.first?.dimension else { return [] }
-        guard !b.isEmpty else { return a.map { _ in [] } }
-        for v in a + b {
-            precondition(v.dimension == dimension, "BatchScoring.cosineMatrix: dimensions \(v.dimension) and \(dimension) differ")
+        try VectorScoringError.checkDimension(dimension, "BatchScoring.cosineMatrix")
+        for (name, list) in [("a", a), ("b", b)] {
+            if let i = list.firstIndex(where: { $0.dimension != dimension }) {
+                let first = a.isEmpty ? "b[0]" : "a[0]"
+                throw VectorScoringError(.dimensionMismatch, "BatchScoring.cosineMatrix",
+                                         "dimensions \(dimension) and \(list[i].dimension) differ (\(first) and \(name)[\(i)])")
+            }
         }
-        let storage = BlockStorage(dimension: dimension, capacity: b.count)
+        guard !b.isEmpty else { return a.map { _ in [] } }
+        let storage = try BlockStorage(dimension: dimension, capacity: b.count)
         for vector in b {
-            let slot = storage.appendSlot()
+            // Room for all of `b` was reserved above, so this does not grow (or throw).
+            let slot = try storage.appendSlot()
             _ = vector.values.withUnsafeBufferPointer { storage.write(slot: slot, values: $0) }
         }
         let columns = b.count

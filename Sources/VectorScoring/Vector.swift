@@ -11,9 +11,14 @@ public struct Vector: Sendable, Equatable, Hashable {
     /// The number of components.
     public var dimension: Int { values.count }
 
+    /// The largest dimension `VectorIndex` and `BatchScoring` accept: the int8 kernels sum up to `dimension`
+    /// products of a biased byte (at most 255) and a query byte (at most 127) in an Int32, and
+    /// 65,536 x 255 x 127 is the last power of two below 2^31.
+    public static let maximumDimension = 65_536
+
     /// The Euclidean length.
     public var norm: Float {
-        values.withUnsafeBufferPointer { VectorMath.dot($0, $0) }.squareRoot()
+        values.withUnsafeBufferPointer { VectorMath.dot(unchecked: $0, $0) }.squareRoot()
     }
 
     /// This vector scaled to length 1; a zero vector (or one with a non-finite length) comes back as zeros
@@ -23,7 +28,7 @@ public struct Vector: Sendable, Equatable, Hashable {
     }
 
     static func normalizedValues(_ values: [Float]) -> [Float] {
-        let length = values.withUnsafeBufferPointer { VectorMath.dot($0, $0) }.squareRoot()
+        let length = values.withUnsafeBufferPointer { VectorMath.dot(unchecked: $0, $0) }.squareRoot()
         guard length > 0, length.isFinite else { return [Float](repeating: 0, count: values.count) }
         let inverse = 1 / length
         return values.map { $0 * inverse }

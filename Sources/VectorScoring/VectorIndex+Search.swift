@@ -7,10 +7,14 @@ extension VectorIndex {
     ///   - filter: only these ids (nil = all). A small filter reads only the blocks holding its ids, exactly.
     ///   - threads: threads for a large scan (nil = active processor count). The scan is memory bound and
     ///     one core reads only ~14.5 GB/s here, two ~27 GB/s, so two threads nearly halve it.
-    /// Precondition: `query.dimension == dimension`.
+    /// A `k` above `count` returns every vector that passes; `k == 0` returns none. Throws `VectorScoringError`
+    /// when `query.dimension != dimension`, `k` is negative or `threshold` is NaN.
     public func topK(_ query: Vector, k: Int, threshold: Float? = nil, precision: Precision = .exact,
-                     filter: Set<Int64>? = nil, threads: Int? = nil) -> [ScoredID] {
-        lock.withReadLock {
+                     filter: Set<Int64>? = nil, threads: Int? = nil) throws -> [ScoredID] {
+        try check(k: k, threshold: threshold, "VectorIndex.topK")
+        try check(query, index: nil, "VectorIndex.topK")
+        return lock.withReadLock {
+            let k = min(k, storage.count)
             let plan = filter.map { ScanPlan(filter: $0, slots: slots, count: storage.count) }
                 ?? .all(count: storage.count)
             // int8 saves nothing when the plan admits no more vectors than would be re-scored anyway.
@@ -21,10 +25,14 @@ extension VectorIndex {
 
     /// Top-k of many queries at once, one result list per query in order. The scan is fused: each block of
     /// stored vectors is read once for up to 64 queries, with per-query heaps; blocks are shared out over
-    /// `threads` threads (nil = active processor count). Precondition: every query has `dimension` floats.
+    /// `threads` threads (nil = active processor count). Throws `VectorScoringError` when a query does not have
+    /// `dimension` floats, `k` is negative or `threshold` is NaN.
     public func topK(_ queries: [Vector], k: Int, threshold: Float? = nil, precision: Precision = .exact,
-                     threads: Int? = nil) -> [[ScoredID]] {
-        lock.withReadLock {
+                     threads: Int? = nil) throws -> [[ScoredID]] {
+        try check(k: k, threshold: threshold, "VectorIndex.topK")
+        for (i, query) in queries.enumerated() { try check(query, index: i, "VectorIndex.topK") }
+        return lock.withReadLock {
+            let k = min(k, storage.count)
             let plan = ScanPlan.all(count: storage.count)
             let effective = plan.slotCount <= precision.rerankDepth(k: k) ? .exact : precision
             var results: [[ScoredID]] = []
@@ -44,9 +52,10 @@ extension VectorIndex {
     }
 
     /// Exact cosine of `query` with each of `ids` (nil for an id not stored), in the order given.
-    /// Precondition: `query.dimension == dimension`.
-    public func scores(_ query: Vector, ids wanted: [Int64]) -> [Float?] {
-        lock.withReadLock {
+    /// Throws `VectorScoringError` when `query.dimension != dimension`.
+    public func scores(_ query: Vector, ids wanted: [Int64]) throws -> [Float?] {
+        try check(query, index: nil, "VectorIndex.scores")
+        return lock.withReadLock {
             let prepared = PreparedQueries([query], dimension: dimension, quantize: false)
             var result = [Float?](repeating: nil, count: wanted.count)
             let found = wanted.indices.compactMap { i in slots[wanted[i]].map { (index: i, slot: $0) } }
@@ -57,6 +66,24 @@ extension VectorIndex {
                 }
             }
             return result
+        }
+    }
+
+    // The checks of a search's input, once, before the lock and the scan: past them `PreparedQueries` and the
+    // kernels may assume every query has `dimension` floats, and `k` (clamped to the count) cannot overflow.
+
+    private func check(_ query: Vector, index: Int?, _ operation: String) throws {
+        guard query.dimension == dimension else {
+            let which = index.map { "query \($0)" } ?? "the query"
+            throw VectorScoringError(.dimensionMismatch, operation,
+                                     "\(which) has dimension \(query.dimension), the index has \(dimension)")
+        }
+    }
+
+    private func check(k: Int, threshold: Float?, _ operation: String) throws {
+        guard k >= 0 else { throw VectorScoringError(.invalidArgument, operation, "k must not be negative, got \(k)") }
+        if let threshold, threshold.isNaN {
+            throw VectorScoringError(.invalidArgument, operation, "the threshold is NaN")
         }
     }
 

@@ -36,6 +36,7 @@ public final class VectorIndex: @unchecked Sendable {
         /// The int4 scan with the default re-scoring depth.
         public static var int4: Precision { .int4(rerank: 0) }
 
+        /// `k` is at most the index's count (`topK` clamps it), so 8k cannot overflow.
         func rerankDepth(k: Int) -> Int {
             switch self {
             case .exact: k
@@ -67,17 +68,18 @@ public final class VectorIndex: @unchecked Sendable {
     var maxScales: (int8: Float, int4: Float) = (0, 0)
     let level: KernelLevel
 
-    /// An empty index. `capacity` reserves room for that many vectors up front.
-    public convenience init(dimension: Int, capacity: Int = 0) {
-        self.init(dimension: dimension, capacity: capacity, level: .best)
+    /// An empty index. `capacity` reserves room for that many vectors up front. Throws `VectorScoringError`
+    /// when `dimension` is not in 1...`Vector.maximumDimension`, or `capacity` is negative or cannot be mapped.
+    public convenience init(dimension: Int, capacity: Int = 0) throws {
+        try self.init(dimension: dimension, capacity: capacity, level: .best)
     }
 
     /// Tests force a lower kernel level with this; levels above what the CPU has are clamped in C.
-    init(dimension: Int, capacity: Int, level: KernelLevel) {
-        precondition(dimension > 0 && dimension <= 65_536, "VectorIndex: dimension \(dimension) is not in 1...65536")
+    init(dimension: Int, capacity: Int, level: KernelLevel) throws {
+        try VectorScoringError.checkDimension(dimension, "VectorIndex")
         self.dimension = dimension
         self.level = level
-        storage = BlockStorage(dimension: dimension, capacity: capacity)
+        storage = try BlockStorage(dimension: dimension, capacity: capacity)
         slots.reserveCapacity(capacity)
         ids.reserveCapacity(capacity)
     }
@@ -85,33 +87,40 @@ public final class VectorIndex: @unchecked Sendable {
     /// The number of stored vectors.
     public var count: Int { lock.withReadLock { storage.count } }
 
-    /// Stores `vector` (normalised) under `id`, replacing what `id` had. Precondition: `vector.dimension ==
-    /// dimension`. A zero or non-finite vector is stored as zeros and scores 0 against every query.
-    public func upsert(id: Int64, vector: Vector) {
-        precondition(vector.dimension == dimension,
-                     "VectorIndex.upsert: vector has dimension \(vector.dimension), the index has \(dimension)")
-        lock.withWriteLock {
-            vector.values.withUnsafeBufferPointer { store(id: id, values: $0) }
+    /// Stores `vector` (normalised) under `id`, replacing what `id` had. A zero or non-finite vector is stored
+    /// as zeros and scores 0 against every query. Throws `VectorScoringError` when `vector.dimension` is not
+    /// `dimension` or the storage cannot grow; the index is then unchanged.
+    public func upsert(id: Int64, vector: Vector) throws {
+        guard vector.dimension == dimension else {
+            throw VectorScoringError(.dimensionMismatch, "VectorIndex.upsert",
+                                     "the vector has dimension \(vector.dimension), the index has \(dimension)")
+        }
+        try lock.withWriteLock {
+            try vector.values.withUnsafeBufferPointer { try store(id: id, values: $0) }
         }
     }
 
     /// Stores many vectors at once (one lock, one growth step); a repeated id keeps its last vector.
     /// Large batches are written by up to `threads` threads (nil = active processor count), each filling
-    /// whole blocks. Preconditions: equal counts, every vector of `dimension` floats.
-    public func upsert(ids newIDs: [Int64], vectors: [[Float]], threads: Int? = nil) {
-        precondition(newIDs.count == vectors.count, "VectorIndex.upsert: \(newIDs.count) ids but \(vectors.count) vectors")
-        for v in vectors {
-            precondition(v.count == dimension, "VectorIndex.upsert: vector has dimension \(v.count), the index has \(dimension)")
+    /// whole blocks. Throws `VectorScoringError` when the counts differ, a vector does not have `dimension`
+    /// floats, or the storage cannot grow; the index is then unchanged (all checks come before the first write).
+    public func upsert(ids newIDs: [Int64], vectors: [[Float]], threads: Int? = nil) throws {
+        guard newIDs.count == vectors.count else {
+            throw VectorScoringError(.invalidArgument, "VectorIndex.upsert", "\(newIDs.count) ids but \(vectors.count) vectors")
         }
-        lock.withWriteLock {
+        if let i = vectors.firstIndex(where: { $0.count != dimension }) {
+            throw VectorScoringError(.dimensionMismatch, "VectorIndex.upsert",
+                                     "vector \(i) has dimension \(vectors[i].count), the index has \(dimension)")
+        }
+        try lock.withWriteLock {
+            let added = Set(newIDs.lazy.filter { self.slots[$0] == nil }).count
+            try storage.reserve(storage.count + added)
             guard newIDs.count >= 4_096 else {
-                for (id, values) in zip(newIDs, vectors) { values.withUnsafeBufferPointer { store(id: id, values: $0) } }
+                for (id, values) in zip(newIDs, vectors) { try values.withUnsafeBufferPointer { try store(id: id, values: $0) } }
                 return
             }
             // Slots are assigned first, serially (the dictionary is not shareable); then the vectors are written
             // block range by block range in parallel. source[slot] = which input lands there (last one wins).
-            let added = Set(newIDs.lazy.filter { self.slots[$0] == nil }).count
-            storage.reserve(storage.count + added)
             slots.reserveCapacity(storage.count + added)
             ids.reserveCapacity(storage.count + added)
             var source = [Int32](repeating: -1, count: storage.count + added)
@@ -120,7 +129,8 @@ public final class VectorIndex: @unchecked Sendable {
                 if let existing = slots[id] {
                     slot = Int(existing)
                 } else {
-                    slot = storage.appendSlot()
+                    // Room for every added id was reserved above, so this does not grow (or throw).
+                    slot = try storage.appendSlot()
                     ids.append(id)
                     slots[id] = Int32(slot)
                 }
@@ -178,14 +188,15 @@ public final class VectorIndex: @unchecked Sendable {
         lock.withReadLock { slots[id].map { Vector(storage.read(slot: Int($0))) } }
     }
 
-    /// Writes one vector; called under the write lock.
-    private func store(id: Int64, values: UnsafeBufferPointer<Float>) {
+    /// Writes one vector; called under the write lock. The caller has checked the dimension.
+    private func store(id: Int64, values: UnsafeBufferPointer<Float>) throws {
         let slot: Int
         if let existing = slots[id] {
             slot = Int(existing)
         } else {
-            slot = storage.appendSlot()
+            slot = try storage.appendSlot()
             ids.append(id)
+            // `reserve` caps the count at Int32.max, so the conversion cannot trap.
             slots[id] = Int32(slot)
         }
         let scales = storage.write(slot: slot, values: values)

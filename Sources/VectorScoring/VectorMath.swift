@@ -1,26 +1,37 @@
 /// Dot products and cosines of single vectors, in portable Swift SIMD: these are one-off calls on a few
 /// hundred floats, where the C kernels' dispatch would cost more than it saves.
 public enum VectorMath {
-    /// The dot product. Precondition: equal dimensions.
-    public static func dot(_ a: Vector, _ b: Vector) -> Float {
-        precondition(a.dimension == b.dimension, "VectorMath.dot: dimensions \(a.dimension) and \(b.dimension) differ")
-        return a.values.withUnsafeBufferPointer { pa in b.values.withUnsafeBufferPointer { pb in dot(pa, pb) } }
+    /// The dot product. Throws `VectorScoringError` (`.dimensionMismatch`) when the dimensions differ.
+    public static func dot(_ a: Vector, _ b: Vector) throws -> Float {
+        guard a.dimension == b.dimension else { throw VectorScoringError.dimensions("VectorMath.dot", a.dimension, b.dimension) }
+        return a.values.withUnsafeBufferPointer { pa in b.values.withUnsafeBufferPointer { pb in dot(unchecked: pa, pb) } }
     }
 
-    /// The cosine similarity in [-1, 1]; 0 when either vector is zero. Precondition: equal dimensions.
-    public static func cosine(_ a: Vector, _ b: Vector) -> Float {
-        precondition(a.dimension == b.dimension, "VectorMath.cosine: dimensions \(a.dimension) and \(b.dimension) differ")
+    /// The cosine similarity in [-1, 1]; 0 when either vector is zero. Throws `VectorScoringError`
+    /// (`.dimensionMismatch`) when the dimensions differ.
+    public static func cosine(_ a: Vector, _ b: Vector) throws -> Float {
+        guard a.dimension == b.dimension else {
+            throw VectorScoringError.dimensions("VectorMath.cosine", a.dimension, b.dimension)
+        }
         return a.values.withUnsafeBufferPointer { pa in
             b.values.withUnsafeBufferPointer { pb in
-                let denominator = (dot(pa, pa) * dot(pb, pb)).squareRoot()
+                let denominator = (dot(unchecked: pa, pa) * dot(unchecked: pb, pb)).squareRoot()
                 guard denominator > 0, denominator.isFinite else { return 0 }
-                return min(1, max(-1, dot(pa, pb) / denominator))
+                return min(1, max(-1, dot(unchecked: pa, pb) / denominator))
             }
         }
     }
 
-    /// The dot product of two buffers. Precondition: equal counts.
-    public static func dot(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
+    /// The dot product of two buffers. Throws `VectorScoringError` (`.dimensionMismatch`) when the counts differ.
+    public static func dot(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) throws -> Float {
+        guard a.count == b.count else { throw VectorScoringError.dimensions("VectorMath.dot", a.count, b.count) }
+        return dot(unchecked: a, b)
+    }
+
+    /// The dot product of two buffers whose counts the caller has already compared (or that are one buffer).
+    static func dot(unchecked a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
+        // Every caller in this module passes one buffer twice or two whose counts it checked; no outside value
+        // reaches here, so a mismatch is a bug in this module and trapping on it is right.
         precondition(a.count == b.count, "VectorMath.dot: lengths \(a.count) and \(b.count) differ")
         guard let pa = a.baseAddress, let pb = b.baseAddress else { return 0 }
         let n = a.count

@@ -46,7 +46,7 @@ struct VectorBench: ParsableCommand {
 
     func run() throws {
         let texts = ONetData.locate(from: project.root).map { BenchmarkTexts.load(dataDirectory: $0.path) } ?? []
-        VectorBenchmark.run(count: count, dimension: dimension, queries: queries, texts: texts) { print($0) }
+        try VectorBenchmark.run(count: count, dimension: dimension, queries: queries, texts: texts) { print($0) }
     }
 }
 

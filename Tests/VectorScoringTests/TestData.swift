@@ -18,10 +18,10 @@ enum TestData {
 
     /// The exact top-k by brute force: every stored score (from the index's own exact scorer, so equal
     /// vectors give bit-equal scores), sorted by score descending then id ascending.
-    static func bruteForce(_ index: VectorIndex, ids: [Int64], query: Vector, k: Int, threshold: Float? = nil)
+    static func bruteForce(_ index: VectorIndex, ids: [Int64], query: Vector, k: Int, threshold: Float? = nil) throws
         -> [ScoredID]
     {
-        let scores = index.scores(query, ids: ids)
+        let scores = try index.scores(query, ids: ids)
         var all: [ScoredID] = []
         for (id, score) in zip(ids, scores) {
             guard let score, score >= (threshold ?? -.infinity) else { continue }
@@ -31,9 +31,9 @@ enum TestData {
         return Array(all.prefix(k))
     }
 
-    static func index(_ vectors: [[Float]], level: KernelLevel = .best, firstID: Int64 = 0) -> VectorIndex {
-        let index = VectorIndex(dimension: vectors[0].count, capacity: 0, level: level)
-        index.upsert(ids: vectors.indices.map { firstID + Int64($0) }, vectors: vectors)
+    static func index(_ vectors: [[Float]], level: KernelLevel = .best, firstID: Int64 = 0) throws -> VectorIndex {
+        let index = try VectorIndex(dimension: vectors[0].count, capacity: 0, level: level)
+        try index.upsert(ids: vectors.indices.map { firstID + Int64($0) }, vectors: vectors)
         return index
     }
 }

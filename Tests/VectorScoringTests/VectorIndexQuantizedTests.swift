@@ -7,14 +7,14 @@ struct VectorIndexQuantizedTests {
 
     @Test("int8 and int4 + re-score have recall@100 >= 0.99 on 20k clustered vectors, with exact scores",
           arguments: KernelLevel.allCases, precisions)
-    func recall(level: KernelLevel, precision: VectorIndex.Precision) {
+    func recall(level: KernelLevel, precision: VectorIndex.Precision) throws {
         let vectors = SyntheticVectors.clustered(count: 20_000, dimension: 384, clusters: 100, seed: 21)
-        let index = TestData.index(vectors, level: level)
+        let index = try TestData.index(vectors, level: level)
         let queries = SyntheticVectors.clustered(count: 20, dimension: 384, clusters: 100, seed: 22).map(Vector.init)
         var hits = 0
         for q in queries {
-            let exact = index.topK(q, k: 100)
-            let fast = index.topK(q, k: 100, precision: precision)
+            let exact = try index.topK(q, k: 100)
+            let fast = try index.topK(q, k: 100, precision: precision)
             hits += Set(exact.map(\.id)).intersection(fast.map(\.id)).count
             // Re-scored results carry the exact scores, in the exact order.
             let exactByID = Dictionary(uniqueKeysWithValues: exact.map { ($0.id, $0.score) })
@@ -25,7 +25,7 @@ struct VectorIndexQuantizedTests {
     }
 
     @Test("the default re-scoring depth is max(400, 4k) for int8, max(800, 8k) for int4, never below k")
-    func rerankDepth() {
+    func rerankDepth() throws {
         #expect(VectorIndex.Precision.int8.rerankDepth(k: 100) == 400)
         #expect(VectorIndex.Precision.int4.rerankDepth(k: 200) == 1_600)
         #expect(VectorIndex.Precision.int4.rerankDepth(k: 10) == 800)
@@ -36,15 +36,15 @@ struct VectorIndexQuantizedTests {
 
     @Test("the quantised copies reproduce the float32 scores to within the error bound, on every kernel level",
           arguments: KernelLevel.allCases, precisions)
-    func errorBound(level: KernelLevel, precision: VectorIndex.Precision) {
+    func errorBound(level: KernelLevel, precision: VectorIndex.Precision) throws {
         let kind = precision.scan
         let vectors = TestData.random(500, dimension: 100, seed: 23)
-        let index = TestData.index(vectors, level: level)
+        let index = try TestData.index(vectors, level: level)
         let query = Vector(TestData.random(1, dimension: 100, seed: 24)[0])
         let prepared = PreparedQueries([query], dimension: 100, quantize: true)
         let stored = kind == .int8 ? index.maxScales.int8 : index.maxScales.int4
         let bound = index.quantizationErrorBound(storedScale: stored, queryScale: prepared.scales[0])
-        let exact = index.scores(query, ids: (0..<500).map(Int64.init))
+        let exact = try index.scores(query, ids: (0..<500).map(Int64.init))
         var approx = [Float](repeating: .nan, count: 500)
         index.ids.withUnsafeBufferPointer { ids in
             let heaps = index.scanner(ids).scan(prepared, plan: .all(count: 500), kind: kind, capacity: 500,

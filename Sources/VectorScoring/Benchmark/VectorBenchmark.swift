@@ -11,9 +11,9 @@ public enum VectorBenchmark {
     /// top-100 (exact, int8 and int4 + re-score, 1 and 2 threads, p50 over `queries` queries, recall@100),
     /// 64-query batches (per query, 1 and 2 threads), numpy on the same data when python3 with numpy is
     /// installed, and the local embedder on `texts` (e.g. `BenchmarkTexts.load(dataDirectory:)`; synthetic job
-    /// texts when empty).
+    /// texts when empty). Throws `VectorScoringError` for a dimension out of range or memory that cannot be mapped.
     public static func run(count: Int, dimension: Int, queries: Int, texts: [(text: String, skills: [String])] = [],
-                           log: (String) -> Void) {
+                           log: (String) -> Void) throws {
         let k = 100
         var load = [Double](repeating: 0, count: 3)
         _ = getloadavg(&load, 3)
@@ -26,25 +26,25 @@ public enum VectorBenchmark {
             .map(Vector.init)
         log("generate: \(clock.lap()) ms")
 
-        let index = VectorIndex(dimension: dimension, capacity: count)
+        let index = try VectorIndex(dimension: dimension, capacity: count)
         _ = clock.lap()
-        index.upsert(ids: data.indices.map(Int64.init), vectors: data)
+        try index.upsert(ids: data.indices.map(Int64.init), vectors: data)
         log("build (bulk upsert: normalise, float32 + int8 + int4 blocks): \(clock.lap()) ms")
 
         let singles = Array(queryVectors.prefix(queries))
         var exactResults: [[ScoredID]] = []
         for threads in [1, 2] {
             var times: [Double] = []
-            exactResults = singles.map { q in
-                Stopwatch.time(&times) { index.topK(q, k: k, precision: .exact, threads: threads) }
+            exactResults = try singles.map { q in
+                try Stopwatch.time(&times) { try index.topK(q, k: k, precision: .exact, threads: threads) }
             }
             log("top-\(k) exact, 1 query, \(threads) thread(s): p50 \(fmt(median(times))) ms (best \(fmt(times.min()!)))")
         }
         for (name, precision) in [("int8 + re-score 400", VectorIndex.Precision.int8), ("int4 + re-score 800", .int4)] {
             for threads in [1, 2] {
                 var times: [Double] = []
-                let results = singles.map { q in
-                    Stopwatch.time(&times) { index.topK(q, k: k, precision: precision, threads: threads) }
+                let results = try singles.map { q in
+                    try Stopwatch.time(&times) { try index.topK(q, k: k, precision: precision, threads: threads) }
                 }
                 log("top-\(k) \(name), 1 query, \(threads) thread(s): p50 \(fmt(median(times))) ms "
                     + "(best \(fmt(times.min()!))), recall@\(k) \(fmt(recall(results, exactResults), digits: 4))")
@@ -52,13 +52,13 @@ public enum VectorBenchmark {
         }
 
         let batch = Array(queryVectors.prefix(64))
-        let batchExact = index.topK(batch, k: k, precision: .exact, threads: 2)
+        let batchExact = try index.topK(batch, k: k, precision: .exact, threads: 2)
         for precision in [VectorIndex.Precision.exact, .int8, .int4] {
             for threads in [1, 2] {
                 var times: [Double] = []
                 var results: [[ScoredID]] = []
                 for _ in 0..<3 {
-                    results = Stopwatch.time(&times) { index.topK(batch, k: k, precision: precision, threads: threads) }
+                    results = try Stopwatch.time(&times) { try index.topK(batch, k: k, precision: precision, threads: threads) }
                 }
                 let name = precision == .exact ? "exact" : precision == .int8 ? "int8 + re-score 400" : "int4 + re-score 800"
                 log("top-\(k) \(name), batch of 64, \(threads) thread(s): \(fmt(median(times) / 64)) ms per query "
@@ -107,9 +107,9 @@ struct Stopwatch {
     }
 
     /// Runs `body`, appends its duration in milliseconds to `times`, and returns its result.
-    static func time<T>(_ times: inout [Double], _ body: () -> T) -> T {
+    static func time<T>(_ times: inout [Double], _ body: () throws -> T) rethrows -> T {
         let start = DispatchTime.now().uptimeNanoseconds
-        let result = body()
+        let result = try body()
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         return result
     }

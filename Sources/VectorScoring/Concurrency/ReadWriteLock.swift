@@ -23,6 +23,7 @@ final class ReadWriteLock: @unchecked Sendable {
         #else
         let status = pthread_rwlock_init(lock, nil)
         #endif
+        // Fails only without memory for the lock or with a bad attribute; no caller's value reaches it.
         precondition(status == 0, "pthread_rwlock_init failed: \(status)")
     }
 

@@ -25,7 +25,8 @@ public struct LocalEmbedder: Sendable {
     /// Longer "words" are URLs, hashes and the like: no trigrams for them.
     static let trigramMaxLength = 32
 
-    /// Precondition: `dimension` > 0.
+    /// Precondition: `dimension` > 0. Only configuration reaches this (`EmbeddingProvider.fromEnvironment`, at
+    /// startup); no script value does, so a bad setting traps when the process starts, not inside a run.
     public init(dimension: Int = 384) {
         precondition(dimension > 0, "LocalEmbedder: dimension must be positive")
         self.dimension = dimension

@@ -91,6 +91,7 @@ struct BlockScanner {
                      _ body: (_ index: Int, _ score: Float) -> Void) {
         var out = SIMD16<Float>()
         withUnsafeMutableBytes(of: &out) { raw in
+            // The 64 bytes of a SIMD16<Float> always have an address.
             let out = raw.baseAddress!.assumingMemoryBound(to: Float.self)
             var i = 0
             while i < slots.count {

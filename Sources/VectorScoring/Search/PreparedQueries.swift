@@ -11,7 +11,8 @@ final class PreparedQueries {
     let scales: UnsafeMutableBufferPointer<Float>
     let sums: UnsafeMutableBufferPointer<Int32>
 
-    /// Precondition: every query has `dimension` floats.
+    /// Precondition: every query has `dimension` floats. The public entry points (`VectorIndex`'s searches,
+    /// `BatchScoring`) check that and throw before building this, so only a bug in this module can trap here.
     init(_ queries: [Vector], dimension: Int, quantize: Bool) {
         count = queries.count
         self.dimension = dimension
@@ -39,7 +40,7 @@ final class PreparedQueries {
         sums.deallocate()
     }
 
-    /// Query j's float32 row.
+    /// Query j's float32 row. (`allocate` gave at least one element, so the base address is never nil.)
     func floats(_ j: Int) -> UnsafeMutablePointer<Float> { floats.baseAddress! + j * dimension }
 
     private func quantize(_ row: [Float], into j: Int) {

@@ -17,8 +17,14 @@ struct AlignedBuffer: ~Copyable {
 
     private static let hugePage = 2 << 20
 
-    /// At least `byteCount` zero bytes (a small buffer still takes one page).
-    init(byteCount: Int) {
+    /// At least `byteCount` zero bytes (a small buffer still takes one page). Throws `VectorScoringError`
+    /// (`.outOfMemory`) when the size does not fit in an Int or the mapping fails, e.g. when a script asks for a
+    /// huge capacity: refusing one request must not take the process down.
+    init(byteCount: Int) throws {
+        // Half of Int.max leaves room to round up to pages and add the alignment slack without overflow.
+        guard byteCount >= 0, byteCount <= Int.max / 2 else {
+            throw VectorScoringError(.outOfMemory, "VectorIndex", "cannot map \(byteCount) bytes for vector storage")
+        }
         let size = (max(byteCount, 1) + 4095) & ~4095
         let alignment = size >= Self.hugePage ? Self.hugePage : 4096
         let total = size + alignment - 4096
@@ -28,8 +34,10 @@ struct AlignedBuffer: ~Copyable {
         let flags = MAP_PRIVATE | MAP_ANON
         #endif
         guard let base = mmap(nil, total, PROT_READ | PROT_WRITE, flags, -1, 0), base != MAP_FAILED else {
-            fatalError("VectorScoring: cannot map \(total) bytes for vector storage")
+            let reason = String(cString: strerror(errno))
+            throw VectorScoringError(.outOfMemory, "VectorIndex", "cannot map \(total) bytes for vector storage: \(reason)")
         }
+        // Rounding a non-null address up stays non-null (and inside the mapping, which has `alignment` slack).
         let aligned = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: base) + alignment - 1) & ~(alignment - 1))!
         #if os(Linux)
         if size >= Self.hugePage { _ = madvise(aligned, size, MADV_HUGEPAGE) }

@@ -20,17 +20,29 @@ final class BlockStorage {
     let nibbleGroups: Int
     private(set) var count = 0
     private(set) var capacityBlocks = 0
-    private var floatBuffer = AlignedBuffer(byteCount: 0)
-    private var byteBuffer = AlignedBuffer(byteCount: 0)
-    private var nibbleBuffer = AlignedBuffer(byteCount: 0)
-    private var scaleBuffer = AlignedBuffer(byteCount: 0)
-    private var scale4Buffer = AlignedBuffer(byteCount: 0)
+    private var floatBuffer: AlignedBuffer
+    private var byteBuffer: AlignedBuffer
+    private var nibbleBuffer: AlignedBuffer
+    private var scaleBuffer: AlignedBuffer
+    private var scale4Buffer: AlignedBuffer
 
-    init(dimension: Int, capacity: Int) {
+    /// Slots are stored as Int32 (`VectorIndex.slots`, the heaps), so no more vectors than that.
+    static let maximumCount = Int(Int32.max)
+
+    /// Throws `VectorScoringError` when `capacity` is negative, too large, or cannot be mapped.
+    init(dimension: Int, capacity: Int) throws {
         self.dimension = dimension
         groups = (dimension + 3) / 4
         nibbleGroups = (dimension + 7) / 8
-        reserve(capacity)
+        floatBuffer = try AlignedBuffer(byteCount: 0)
+        byteBuffer = try AlignedBuffer(byteCount: 0)
+        nibbleBuffer = try AlignedBuffer(byteCount: 0)
+        scaleBuffer = try AlignedBuffer(byteCount: 0)
+        scale4Buffer = try AlignedBuffer(byteCount: 0)
+        guard capacity >= 0 else {
+            throw VectorScoringError(.invalidArgument, "VectorIndex", "capacity must not be negative, got \(capacity)")
+        }
+        try reserve(capacity)
     }
 
     var blockCount: Int { (count + 15) / 16 }
@@ -47,27 +59,39 @@ final class BlockStorage {
     var scales4: UnsafeMutablePointer<Float> { scale4Buffer.raw.assumingMemoryBound(to: Float.self) }
 
     /// Makes room for `slots` vectors; grows by half again so one-by-one inserts copy each vector about twice.
-    func reserve(_ slots: Int) {
+    /// Throws when `slots` exceeds `maximumCount` or the memory cannot be mapped; the old buffers then stay.
+    func reserve(_ slots: Int) throws {
+        guard slots <= Self.maximumCount else {
+            throw VectorScoringError(.outOfMemory, "VectorIndex",
+                                     "cannot hold \(slots) vectors (at most \(Self.maximumCount))")
+        }
         let needed = (slots + 15) / 16
         guard needed > capacityBlocks else { return }
+        // Under 2^28 blocks of at most 65,536 x 64 bytes (both callers check the dimension): no overflow below.
         let blocks = max(needed, capacityBlocks + capacityBlocks / 2, 4)
         let used = blockCount
-        func grown(_ old: borrowing AlignedBuffer, bytesPerBlock: Int) -> AlignedBuffer {
-            let new = AlignedBuffer(byteCount: blocks * bytesPerBlock)
+        func grown(_ old: borrowing AlignedBuffer, bytesPerBlock: Int) throws -> AlignedBuffer {
+            let new = try AlignedBuffer(byteCount: blocks * bytesPerBlock)
             new.raw.copyMemory(from: old.raw, byteCount: used * bytesPerBlock)
             return new
         }
-        floatBuffer = grown(floatBuffer, bytesPerBlock: floatsPerBlock * 4)
-        byteBuffer = grown(byteBuffer, bytesPerBlock: bytesPerBlock)
-        nibbleBuffer = grown(nibbleBuffer, bytesPerBlock: nibbleBytesPerBlock)
-        scaleBuffer = grown(scaleBuffer, bytesPerBlock: 64)
-        scale4Buffer = grown(scale4Buffer, bytesPerBlock: 64)
+        // All five are mapped before any is replaced, so a failure leaves the storage as it was.
+        let floats = try grown(floatBuffer, bytesPerBlock: floatsPerBlock * 4)
+        let bytes = try grown(byteBuffer, bytesPerBlock: bytesPerBlock)
+        let nibbles = try grown(nibbleBuffer, bytesPerBlock: nibbleBytesPerBlock)
+        let scales = try grown(scaleBuffer, bytesPerBlock: 64)
+        let scales4 = try grown(scale4Buffer, bytesPerBlock: 64)
+        floatBuffer = floats
+        byteBuffer = bytes
+        nibbleBuffer = nibbles
+        scaleBuffer = scales
+        scale4Buffer = scales4
         capacityBlocks = blocks
     }
 
     /// Appends a slot and returns it; the caller writes the vector.
-    func appendSlot() -> Int {
-        reserve(count + 1)
+    func appendSlot() throws -> Int {
+        try reserve(count + 1)
         count += 1
         return count - 1
     }
@@ -86,6 +110,9 @@ final class BlockStorage {
 
     /// Rounds half away from zero into -127...127, as `bl_store_vector` does for stored vectors; inline,
     /// where `rounded()` is a call to libm's roundf on the x86-64 baseline (4 % of a build profile).
+    /// `Int32(_:)` traps on NaN or a value out of range; the only caller (`PreparedQueries`) passes components
+    /// of a normalised row times 127 / its largest component, so |y| <= ~127 and y is finite: no outside value
+    /// reaches a trap here.
     @inline(__always)
     static func quantize(_ y: Float) -> Int32 {
         Int32(y + (y < 0 ? -0.5 : 0.5)).clamped(-127, 127)
