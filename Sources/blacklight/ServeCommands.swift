@@ -77,6 +77,10 @@ private func serve(project: ProjectOptions, workers: Int, scheduler: Bool, loadS
     options.workers = max(1, workers)
     options.scheduler = scheduler
     options.worker.batchSize = max(1, batchSize)
+    // A shorter lease makes crashed workers' runs come back sooner (tests, chaos); 30 s is the default.
+    if let lease = ProcessInfo.processInfo.environment["BLACKLIGHT_LEASE_SECONDS"].flatMap(Double.init), lease.isFinite, lease >= 0.5 {
+        options.worker.leaseSeconds = min(lease, 3600)
+    }
     options.services = project.services
     let process = EngineProcess(url: url, options: options)
     let watching = StopFlag()

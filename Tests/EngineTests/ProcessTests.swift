@@ -48,7 +48,7 @@ struct ProcessTests {
             return workflow {
               id = "crashy",
               triggers = { { event = "test/crash" } },
-              retries = 0,
+              retries = 1,  -- the crash costs an attempt (counted at claim)
               run = function(ctx, step)
                 step.run("one", function()
                   db.exec("SELECT nextval('entered_one')")
@@ -71,21 +71,61 @@ struct ProcessTests {
         try h.load()
         try h.send("test/crash")
         let args = ["worker", "--database-url", h.url, "--dir", h.root.path, "--workers", "1"]
-        let first = try Child(args)
+        // A short lease: the killed worker's run is claimable again a second after the kill.
+        let first = try Child(args, env: ["BLACKLIGHT_LEASE_SECONDS": "1"])
         // Sequences are not transactional: they show the worker is inside step two right now.
         let entered = try wait(20) { try h.scalar("SELECT last_value FROM entered_two WHERE is_called").intValue == 1 }
         #expect(entered)
         first.kill9()
-        let second = try Child(args)
+        let second = try Child(args, env: ["BLACKLIGHT_LEASE_SECONDS": "1"])
         defer { second.terminate() }
         let done = try wait(20) { try h.onlyRun("crashy")["status"].stringValue == "completed" }
         #expect(done)
         let run = try h.onlyRun("crashy")
         #expect(h.output(run) == 2)
+        #expect(run["attempt"].intValue == 2)
         #expect(try h.scalar("SELECT count(*) FROM effects WHERE step = 'one'").intValue == 1)
         #expect(try h.scalar("SELECT count(*) FROM effects WHERE step = 'two'").intValue == 1)
         #expect(try h.scalar("SELECT last_value FROM entered_one").intValue == 1)  // step one ran once
         #expect(try h.scalar("SELECT last_value FROM entered_two").intValue == 2)  // step two ran again after the crash
+    }
+
+    @Test("a run that stops its worker process in every attempt ends failed after its attempts, with a message that says so")
+    func poisonRunAcrossProcesses() throws {
+        let h = try Harness(scripts: ["poison.lua": """
+            return workflow {
+              id = "poison",
+              triggers = { { event = "test/poison" } },
+              retries = 2,
+              run = function(ctx, step)
+                return step.run("hang", function()
+                  db.one("SELECT nextval('entered')")
+                  db.one("SELECT pg_advisory_lock(7)")  -- held by the test: the worker hangs here until killed
+                  return "never"
+                end)
+              end,
+            }
+            """], setupSQL: "CREATE SEQUENCE entered;")
+        try h.load()
+        try h.conn.exec("SELECT pg_advisory_lock(7)")
+        try h.send("test/poison")
+        let args = ["worker", "--database-url", h.url, "--dir", h.root.path, "--workers", "1"]
+        for attempt in 1...3 {
+            let worker = try Child(args, env: ["BLACKLIGHT_LEASE_SECONDS": "1"])
+            try Poll.until("attempt \(attempt) inside the step") {
+                try h.scalar("SELECT last_value FROM entered WHERE is_called").intValue == Int64(attempt)
+            }
+            worker.kill9()
+        }
+        let last = try Child(args, env: ["BLACKLIGHT_LEASE_SECONDS": "1"])
+        defer { last.terminate() }
+        try Poll.until("the run failed") { try h.onlyRun("poison")["status"].stringValue == "failed" }
+        let run = try h.onlyRun("poison")
+        #expect(run["attempt"].intValue == 3)
+        let message = h.error(run)?["message"]?.stringValue ?? ""
+        #expect(message.contains("stopped its worker") && message.contains("each of its 3 attempts"), "\(message)")
+        #expect(try h.scalar("SELECT last_value FROM entered").intValue == 3)
+        try h.conn.exec("SELECT pg_advisory_unlock(7)")
     }
 
     @Test("two worker processes drain one queue and no run is executed twice")

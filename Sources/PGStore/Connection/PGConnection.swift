@@ -35,6 +35,10 @@ public final class PGConnection {
         conn = c
         do {
             try execScript(Self.sessionSetup)
+            // PostgreSQL 14+: a backend busy in a long statement or a lock wait notices within 2 s that its client
+            // died (a SIGKILLed worker), ends, and releases its row locks, instead of holding the runs until the
+            // statement finishes.
+            if PQserverVersion(c) >= 140_000 { try execScript("SET client_connection_check_interval = 2000") }
         } catch {
             close()
             throw PGError(
@@ -52,7 +56,8 @@ public final class PGConnection {
     /// Undoes whatever session settings statements on this connection changed (`set_config(..., false)`, `SET LOCAL`
     /// inside the open transaction) and restores the ones the decoder relies on, in one round trip.
     public func resetSession() throws(PGError) {
-        try execScript("RESET ALL; " + Self.sessionSetup)
+        let check = conn.map { PQserverVersion($0) >= 140_000 } == true ? "; SET client_connection_check_interval = 2000" : ""
+        try execScript("RESET ALL; " + Self.sessionSetup + check)
     }
 
     /// True inside a transaction that a failed statement aborted: every statement but ROLLBACK (to a savepoint)
