@@ -35,13 +35,10 @@ return workflow {
         local rows = db.query(source.select, after, batch_size)
         local done, errors = 0, {}
         for _, row in ipairs(rows) do
-          -- Each row on its own: one bad row must not undo the others.
+          -- Each row on its own (db.tx): one bad row must not undo the others.
           local ok, err = pcall(function()
             local v = embed.batch({ source.text(row) })[1]
-            db.exec("SAVEPOINT backfill_row")
-            local ok2, err2 = pcall(db.exec, source.update, v, row.id)
-            if ok2 then db.exec("RELEASE SAVEPOINT backfill_row")
-            else db.exec("ROLLBACK TO SAVEPOINT backfill_row"); error(err2, 0) end
+            db.tx(function() db.exec(source.update, v, row.id) end)
           end)
           if ok then done = done + 1 else errors[#errors + 1] = { id = row.id, error = tostring(err) } end
         end

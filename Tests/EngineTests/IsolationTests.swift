@@ -89,6 +89,42 @@ struct IsolationTests {
         #expect(message.contains("transaction control") || message.contains("session") || message.contains("not allowed"), "\(message)")
     }
 
+    @Test("db.tx isolates part of a step: an error inside rolls back only the block, the step's other writes stay")
+    func dbTxIsolatesPartOfAStep() throws {
+        let h = try Harness(scripts: [
+            "t.lua": Self.workflow("rows", """
+                return step.run("rows", function()
+                  db.exec("INSERT INTO effects (run_id, what) VALUES ($1, 'kept')", ctx.run_id)
+                  local ok, err = pcall(db.tx, function()
+                    db.exec("INSERT INTO effects (run_id, what) VALUES ($1, 'undone')", ctx.run_id)
+                    db.exec("INSERT INTO nope VALUES (1)")
+                  end)
+                  local n = db.tx(function()
+                    return db.exec("INSERT INTO effects (run_id, what) VALUES ($1, 'block')", ctx.run_id)
+                  end)
+                  local swallowed_ok, swallowed = pcall(db.tx, function() pcall(db.exec, "INSERT INTO nope VALUES (2)") end)
+                  return { ok = ok, err = tostring(err), n = n, swallowed = swallowed_ok, why = tostring(swallowed) }
+                end)
+                """),
+            "m.lua": Self.mate,
+        ], setupSQL: Self.effects)
+        try h.load()
+        try h.send("test/rows")
+        try h.send("test/mate")
+        try h.drain()
+        try Self.mateCompleted(h)
+        let run = try h.onlyRun("rows")
+        #expect(run["status"].stringValue == "completed", "\(h.error(run) ?? .null)")
+        let out = try #require(h.output(run))
+        #expect(out["ok"] == false)
+        #expect(out["err"]?.stringValue?.contains("relation \"nope\" does not exist") == true)
+        #expect(out["n"] == 1)
+        #expect(out["swallowed"] == false)
+        #expect(out["why"]?.stringValue?.contains("caught and the block carried on") == true)
+        let kept = try h.conn.query("SELECT what FROM effects WHERE what <> 'mate' ORDER BY what").rows.compactMap { $0["what"].stringValue }
+        #expect(kept == ["block", "kept"])
+    }
+
     @Test("SET LOCAL is allowed, and no session setting a run makes reaches the next run on the connection")
     func sessionStateIsReset() throws {
         let h = try Harness(scripts: [

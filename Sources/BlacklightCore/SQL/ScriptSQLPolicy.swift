@@ -31,7 +31,8 @@ public enum ScriptSQLPolicy {
         guard let reason = refused[first] else { return nil }
         if reason == "transaction control" {
             return "\(first) is transaction control, which the engine owns: each step already runs in its own "
-                + "savepoint and commits with its memo (use step.run(id, { transaction = false }, fn) to run outside it)"
+                + "savepoint and commits with its memo; db.tx(fn) runs part of a step in a nested one, and "
+                + "step.run(id, { transaction = false }, fn) runs a step outside the transaction"
         }
         return "\(first) is not allowed in scripts (\(reason) would outlive the run on the shared connection)"
     }

@@ -101,6 +101,21 @@ function step.retry_after(seconds, message)
   return as_error({ __blacklight = "retry_after", seconds = seconds, message = tostring(message or "retry requested") })
 end
 
+-- db.tx(fn): fn's SQL in a savepoint nested in the step's. An error inside rolls back fn's writes only and is
+-- raised again; the step's other writes stay. (Scripts cannot send SAVEPOINT themselves.)
+local pack, unpack = table.pack, table.unpack
+local function db_tx(fn)
+  if type(fn) ~= "function" then error("db.tx: expected a function, got " .. type(fn), 2) end
+  local depth = H.tx_begin()
+  local r = pack(pcall(fn))
+  if r[1] then
+    H.tx_end(depth, true)
+    return unpack(r, 2, r.n)
+  end
+  H.tx_end(depth, false)
+  error(r[2], 0)
+end
+
 -- on_failure(ctx, err) runs through this Lua function, so the error table it receives prints its message.
 local function run_on_failure(handler, ctx, err)
   if type(err) == "table" then as_error(err) end
@@ -108,7 +123,7 @@ local function run_on_failure(handler, ctx, err)
   return handler(ctx, err)
 end
 
-return step, run_on_failure
+return step, run_on_failure, db_tx
 end
 """#
 }

@@ -20,7 +20,41 @@ extension ExecutionHost {
                 let result = try self.runSQL(args, function: "db.exec")
                 return [.int(Int64(result.affectedRows))]
             },
-        ])
+        ], values: dbTransaction.map { ["tx": .function($0)] } ?? [:])
+    }
+
+    /// `db.tx` begins: a savepoint nested in the step's, named by its depth.
+    func beginNestedTransaction() throws -> [LuaValue] {
+        let context = try requireContext("db.tx")
+        guard let active = context.run.current else {
+            throw EngineError.lua("db.tx must be called inside step.run (outside steps each statement is already isolated)")
+        }
+        guard active.transactional else {
+            throw EngineError.lua("db.tx inside step '\(active.key)': a `transaction = false` step has no transaction to nest in")
+        }
+        _ = try guarded("db.tx") { _ in 0 }  // opens the step's savepoint if this is the step's first SQL
+        context.txDepth += 1
+        try context.batch.conn.execScript("SAVEPOINT bl_tx_\(context.txDepth)")
+        return [.int(Int64(context.txDepth))]
+    }
+
+    /// `db.tx` ends: released when the function returned and no SQL error was swallowed inside, else rolled back.
+    func endNestedTransaction(_ args: LuaCallArguments) throws -> [LuaValue] {
+        let context = try requireContext("db.tx")
+        let depth = args[1].asInt.map(Int.init) ?? context.txDepth
+        guard depth == context.txDepth, depth > 0 else { return [] }
+        context.txDepth -= 1
+        let conn = context.batch.conn
+        let swallowed = conn.isInFailedTransaction
+        if args[2].asBool == true && !swallowed {
+            try conn.execScript("RELEASE SAVEPOINT bl_tx_\(depth)")
+            return []
+        }
+        try conn.execScript("ROLLBACK TO SAVEPOINT bl_tx_\(depth); RELEASE SAVEPOINT bl_tx_\(depth)")
+        if args[2].asBool == true {
+            throw EngineError(.database, "db.tx: a SQL error inside the block was caught and the block carried on; its writes were rolled back")
+        }
+        return []
     }
 
     /// Runs one statement with every argument bound. Inside a step the first statement opens the
@@ -88,7 +122,8 @@ extension ExecutionHost {
             do {
                 return try body(conn)
             } catch {
-                if active.savepoint, conn.isInFailedTransaction {
+                // Inside db.tx the block's savepoint takes the error; db.tx rolls back to it.
+                if active.savepoint, context.txDepth == 0, conn.isInFailedTransaction {
                     try conn.execScript("ROLLBACK TO SAVEPOINT bl_step")
                     run.current?.sqlFailure = (error as? PGError).map(Self.describe) ?? "\(error)"
                 }

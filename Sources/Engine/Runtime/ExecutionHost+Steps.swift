@@ -118,6 +118,7 @@ extension ExecutionHost {
     /// written for it here.
     func endStep(run: RunExecution, batch: Batch, active: ActiveStep, succeeded: Bool) throws {
         run.current = nil
+        context?.txDepth = 0
         if active.savepoint {
             if succeeded && active.sqlFailure == nil {
                 try batch.conn.exec("RELEASE SAVEPOINT bl_step")

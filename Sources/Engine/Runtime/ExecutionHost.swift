@@ -22,6 +22,8 @@ final class ExecutionHost {
     var batch: Batch? { context?.batch }
     /// Calls `on_failure(ctx, err)` with `err` given the metatable whose `__tostring` shows its message.
     var runOnFailure: LuaRef?
+    /// `db.tx`, written in Lua (it calls the script's function in a pcall).
+    var dbTransaction: LuaRef?
 
     var codec: MemoCodec { MemoCodec(times: times, vectors: vectors) }
     var sql: SQLBridge { SQLBridge(times: times, vectors: vectors) }
@@ -44,16 +46,20 @@ final class ExecutionHost {
             "sleep": { [unowned self] args in try self.sleep(args) },
             "wait": { [unowned self] args in try self.wait(args) },
             "send": { [unowned self] args in try self.sendEvents(args[1], function: "step.send_event") },
+            "tx_begin": { [unowned self] _ in try self.beginNestedTransaction() },
+            "tx_end": { [unowned self] args in try self.endNestedTransaction(args) },
         ]
         var hostTable = LuaTable()
         for (name, fn) in hostFunctions { hostTable.hash.append((key: .string(name), value: .function(vm.makeFunction(fn)))) }
         let prelude = try vm.loadTrusted(Prelude.source, chunkName: "=blacklight.prelude")
         guard case .function(let makePrelude)? = prelude.first else { throw EngineError.lua("the prelude did not load") }
         let results = try vm.call(makePrelude, [.table(hostTable)])
-        guard case .table(let step)? = results.first, results.count > 1, case .function(let onFailure) = results[1] else {
-            throw EngineError.lua("the prelude did not return step and its on_failure runner")
+        guard case .table(let step)? = results.first, results.count > 2, case .function(let onFailure) = results[1],
+              case .function(let tx) = results[2] else {
+            throw EngineError.lua("the prelude did not return step, its on_failure runner and db.tx")
         }
         runOnFailure = onFailure
+        dbTransaction = tx
         var stepValues: [String: LuaValue] = [:]
         for (k, v) in step.hash { if let name = k.asString { stepValues[name] = v } }
         vm.setGlobalTable("step", functions: [:], values: stepValues)

@@ -19,6 +19,8 @@ final class RunContext {
     var logsDropped = 0
     /// The workflow's `timeouts.step`, when it declares one.
     var workflowStepTimeout: Double?
+    /// `db.tx` blocks open in the executing step.
+    var txDepth = 0
     /// Set once the run's script sent SQL, so the session is reset before the next run uses the connection.
     var usedSQL = false
 
