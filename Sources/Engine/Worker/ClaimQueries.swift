@@ -36,9 +36,20 @@ enum ClaimQueries {
                      FOR UPDATE SKIP LOCKED)
         """
 
+    /// Seconds until the next run this worker could claim (negative: due now; NULL: none). Runs another
+    /// worker's open claim transaction holds still show their old, past `run_at` to everyone else;
+    /// counting them made an idle worker see work "due now" and retry its claim every 5 ms (about 200
+    /// claim transactions a second) for as long as that batch ran. So due rows are read with
+    /// `SKIP LOCKED`, and only due rows: the lock costs a transaction id and a WAL flush, and a row not
+    /// yet due cannot be held by a claim. Both halves are one step on `runs_due` (`now()` rather than
+    /// `clock_timestamp()` so the bound is an Index Cond, not a filter over every parked run).
     static let nextDue = """
-        SELECT extract(epoch FROM min(run_at) - clock_timestamp())::float8 AS wait
-        FROM blacklight.runs WHERE status IN ('queued','running','sleeping','waiting')
+        SELECT extract(epoch FROM least(
+            (SELECT run_at FROM blacklight.runs WHERE status IN ('queued','running','sleeping','waiting') AND run_at <= now()
+             ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED),
+            (SELECT run_at FROM blacklight.runs WHERE status IN ('queued','running','sleeping','waiting') AND run_at > now()
+             ORDER BY run_at LIMIT 1)
+        ) - clock_timestamp())::float8 AS wait
         """
 
     static let startFailureHandler = """
