@@ -16,6 +16,8 @@
 /// - `FOR UPDATE ... SKIP LOCKED` on the victims: a run being cancelled or rerun, or an event being
 ///   replayed, at that moment is skipped for this pass rather than waited for.
 /// EXPLAIN of each chunk (in the comments below) shows it walks the index 0003_retention.sql adds.
+/// `blacklight bench prune`: 6.1M rows (1M runs) in 325 s, ≈18,800 rows/s, with single-event ingest
+/// p99 27.6 ms meanwhile (16.3 ms before).
 enum PruneQueries {
     static let liveStatuses = "('queued','running','sleeping','waiting')"
 
@@ -116,8 +118,11 @@ enum PruneQueries {
         """
 
     /// $1 cutoff, $2 lower bound of created_at, $3 chunk size. Versions are few (one per save or
-    /// deploy), so this scans them; the pin check (a SubPlan per candidate, `OFFSET 0` as for events)
-    /// walks that function's runs on `runs_function`, and a deleted version is never a candidate again.
+    /// deploy), so this scans them. The pin check is a SubPlan (`OFFSET 0` as for events) over that
+    /// function's runs (`runs_function`, or a scan of runs when one function owns most of them), so it
+    /// must only run for real candidates. The CASE makes the active-version test come first: as two
+    /// ANDed conditions the planner applied the runs check first (as an anti join, or as the first
+    /// filter), scanning runs every pass for every active version older than the cutoff.
     static let versionsChunk = """
         WITH victims AS (
             SELECT v.ctid AS tid, v.created_at FROM blacklight.function_versions v
@@ -135,8 +140,10 @@ enum PruneQueries {
     /// and pinned by no run (after the runs pass, only remaining runs exist).
     static let expiredVersion = """
         v.created_at < $1
-        AND NOT EXISTS (SELECT 1 FROM blacklight.functions f WHERE f.id = v.function_id AND f.active_version = v.hash)
-        AND NOT EXISTS (SELECT 1 FROM blacklight.runs r WHERE r.function_id = v.function_id AND r.version = v.hash OFFSET 0)
+        AND CASE WHEN v.hash IS NOT DISTINCT FROM (SELECT f.active_version FROM blacklight.functions f WHERE f.id = v.function_id)
+                 THEN false
+                 ELSE NOT EXISTS (SELECT 1 FROM blacklight.runs r WHERE r.function_id = v.function_id AND r.version = v.hash OFFSET 0)
+            END
         """
 
     /// What a real run would delete, without deleting: the same predicates, with "no remaining run"
