@@ -3,12 +3,14 @@ import Logging
 import PGStore
 
 /// The long-lived parts of one Blacklight process: worker threads, the LISTEN loop that wakes them,
-/// the lease heartbeat and (for `serve` and `dev`) the cron scheduler. Each is a thread because libpq
+/// the lease heartbeat and (for `serve` and `dev`) the cron scheduler and the pruner. Each is a thread because libpq
 /// and Lua states are blocking and single-threaded; nothing is shared between processes in memory.
 public final class EngineProcess: @unchecked Sendable {
     public struct Options: Sendable {
         public var workers = 2
         public var scheduler = true
+        /// Seconds of history kept by the pruner thread (see RetentionLoop); nil runs no pruner.
+        public var retention: Double?
         public var worker = WorkerSettings()
         public var services = HostServices()
         public init() {}
@@ -18,6 +20,8 @@ public final class EngineProcess: @unchecked Sendable {
     public let options: Options
     public let stopFlag = StopFlag()
     public let wake = WakeSignal()
+    /// Ends the pruner's wait between passes; apart from `wake`, which every NOTIFY broadcasts.
+    private let retentionWake = WakeSignal()
     private var threads: [Thread] = []
     private let done = DispatchGroup()
     let leases: LeaseKeeper
@@ -44,6 +48,10 @@ public final class EngineProcess: @unchecked Sendable {
         if options.scheduler {
             spawn("blacklight-cron") { CronScheduler(url: url, log: log).run(stop: stop) }
         }
+        if let retention = options.retention {
+            let retentionWake = self.retentionWake
+            spawn("blacklight-retention") { RetentionLoop(url: url, retention: retention, log: log).run(stop: stop, wake: retentionWake) }
+        }
     }
 
     private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
@@ -63,6 +71,7 @@ public final class EngineProcess: @unchecked Sendable {
     public func stop(timeout: Double = 30) {
         stopFlag.stop()
         wake.broadcast()
+        retentionWake.broadcast()
         _ = done.wait(timeout: .now() + timeout)
     }
 

@@ -8,7 +8,7 @@ struct Blacklight: ParsableCommand {
         subcommands: [
             DevCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self, SendCommand.self,
             RunsCommand.self, FunctionsCommand.self, DeployCommand.self, RollbackCommand.self, SchedulesCommand.self, ImportCommand.self,
-            ReplCommand.self, BenchCommand.self,
+            PruneCommand.self, ReplCommand.self, BenchCommand.self,
         ]
     )
 }

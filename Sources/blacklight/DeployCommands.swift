@@ -71,7 +71,8 @@ struct SchedulesCommand: ParsableCommand {
             defer { db.close() }
             let conn = db.conn
             let rows = try conn.query("""
-                SELECT id, function_id, expression, timezone, event_name, last_tick FROM blacklight.schedules ORDER BY id
+                SELECT id, function_id, expression, timezone, event_name, last_tick, last_error, last_error_at
+                FROM blacklight.schedules ORDER BY id
                 """)
             print("SCHEDULE                        EXPRESSION        TARGET                          NEXT TICK")
             let iso = ISO8601DateFormatter()
@@ -83,6 +84,10 @@ struct SchedulesCommand: ParsableCommand {
                 let id = (row["id"].stringValue ?? "").replacingOccurrences(of: "user:", with: "")
                 print(RunFormatting.pad(id, 30) + "  " + RunFormatting.pad(expression, 16) + "  " + RunFormatting.pad(target, 30)
                       + "  " + next + (row["timezone"].stringValue.map { " (\($0))" } ?? ""))
+                if let error = row["last_error"].stringValue {
+                    let at = row["last_error_at"].dateValue.map { iso.string(from: $0) } ?? "-"
+                    print("  last error at \(at): \(error)")
+                }
             }
         }
     }

@@ -76,6 +76,8 @@ private func serve(project: ProjectOptions, workers: Int, scheduler: Bool, loadS
     var options = EngineProcess.Options()
     options.workers = max(1, workers)
     options.scheduler = scheduler
+    // The processes that run cron also prune; `worker` processes leave both to them.
+    if scheduler { options.retention = try retention() }
     options.worker.batchSize = max(1, batchSize)
     // A shorter lease makes crashed workers' runs come back sooner (tests, chaos); 30 s is the default.
     if let lease = ProcessInfo.processInfo.environment["BLACKLIGHT_LEASE_SECONDS"].flatMap(Double.init), lease.isFinite, lease >= 0.5 {
@@ -112,6 +114,15 @@ private func serve(project: ProjectOptions, workers: Int, scheduler: Bool, loadS
     waitForTermination()
     log.info("stopping: finishing leased runs")
     process.stop()
+}
+
+/// `BLACKLIGHT_RETENTION` (default 30d, `off` disables the pruner).
+private func retention() throws -> Double? {
+    do {
+        return try RetentionPolicy.parse(ProcessInfo.processInfo.environment["BLACKLIGHT_RETENTION"])
+    } catch let error as EngineError {
+        throw ValidationError(error.message)
+    }
 }
 
 /// A URL without its password, for logs.

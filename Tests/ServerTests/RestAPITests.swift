@@ -89,6 +89,27 @@ struct RestAPITests {
         #expect(try await h.get("/api/functions/greet").json["id"]?.stringValue == "greet")
     }
 
+    @Test("a schedule's last error shows in /api/schedules and on the Functions page until it is cleared")
+    func scheduleErrorIsShown() async throws {
+        let h = try await ServerHarness.start(scripts: ["nightly.lua": Scripts.nightly])
+        defer { Task { await h.stop() } }
+        // What CronScheduler writes when a fire fails (CronIsolationTests covers the scheduler itself).
+        try h.conn.exec("""
+            UPDATE blacklight.schedules SET last_error = 'tick 2026-12-01T03:00:00.000Z: ERROR 22023: <refused>',
+                   last_error_at = '2026-12-01T03:00:01Z'
+            """)
+        let s = try await h.get("/api/schedules")
+        #expect(s.json["schedules"]?[0]?["last_error"]?.stringValue == "tick 2026-12-01T03:00:00.000Z: ERROR 22023: <refused>")
+        #expect(s.json["schedules"]?[0]?["last_error_at"]?.stringValue == "2026-12-01T03:00:01Z")
+        let fns = try await h.get("/api/functions")
+        #expect(fns.json["functions"]?[0]?["schedules"]?[0]?["last_error"]?.stringValue?.hasSuffix("<refused>") == true)
+        let page = try await h.get("/functions")
+        #expect(page.text.contains("<div class=\"error\">tick 2026-12-01T03:00:00.000Z: ERROR 22023: &lt;refused&gt;</div>"))
+        try h.conn.exec("UPDATE blacklight.schedules SET last_error = NULL, last_error_at = NULL")
+        #expect(try await h.get("/api/schedules").json["schedules"]?[0]?["last_error"] == .null)
+        #expect(!(try await h.get("/functions")).text.contains("ERROR 22023"))
+    }
+
     @Test func cancelStopsARunAndAWorkerNeverResumesIt() async throws {
         let h = try await ServerHarness.start(scripts: ["slow.lua": Scripts.slow], engine: true)
         defer { Task { await h.stop() } }

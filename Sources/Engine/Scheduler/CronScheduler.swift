@@ -36,17 +36,32 @@ public final class CronScheduler {
 
     /// Fires every schedule whose latest due tick is newer than its last one. Returns the run or
     /// event ids it created (for tests).
+    ///
+    /// Each schedule fires in isolation: one whose fire fails (or whose stored expression no longer
+    /// parses) gets the error on its row and the others still fire. The failed tick is not consumed,
+    /// so the next check (a second later) tries it again until it fires. Only a broken connection
+    /// ends the tick for all (`run` reconnects).
     @discardableResult
     public func tick(now: Date) throws -> [String] {
         if conn == nil || conn?.isOpen == false { conn = try PGConnection(url: url) }
         guard let conn else { return [] }
-        let rows = try conn.query("SELECT id, function_id, expression, timezone, jitter, event_name, event_data, last_tick FROM blacklight.schedules")
+        let rows = try conn.query("""
+            SELECT id, function_id, expression, timezone, jitter, event_name, event_data, last_tick, last_error
+            FROM blacklight.schedules
+            """)
         var created: [String] = []
         for row in rows.rows {
             guard let id = row["id"].stringValue, let expression = row["expression"].stringValue else { continue }
-            let zone = row["timezone"].stringValue.flatMap(TimeZone.init(identifier:))
-            guard let cron = try? CronExpression(expression, timeZone: zone) else {
-                log.warning("schedule \(id): invalid cron expression '\(expression)'")
+            let cron: CronExpression
+            do {
+                cron = try Self.expression(expression, timezone: row["timezone"].stringValue)
+            } catch {
+                // Nothing was attempted, and the text stays wrong until someone edits it: written once.
+                let message = "\(error)"
+                if row["last_error"].stringValue != message {
+                    try record(error: message, schedule: id, conn: conn)
+                    log.warning("schedule \(id): \(message)")
+                }
                 continue
             }
             let jitter = row["jitter"].doubleValue ?? 0
@@ -56,9 +71,42 @@ public final class CronScheduler {
                 due = earlier
             }
             if let last = row["last_tick"].dateValue, last >= due { continue }
-            if let made = try fire(id: id, tick: due, row: row, conn: conn) { created.append(made) }
+            do {
+                if let made = try fire(id: id, tick: due, row: row, conn: conn) { created.append(made) }
+            } catch {
+                guard conn.isOpen else { throw error }
+                let message = "tick \(TimeValue.iso(due.timeIntervalSince1970)): \(Self.describe(error))"
+                try record(error: message, schedule: id, conn: conn)
+                if row["last_error"].stringValue != message { log.error("schedule \(id): \(message)") }
+            }
         }
         return created
+    }
+
+    /// The expression with its stored timezone; an unknown timezone is an error too, not UTC.
+    static func expression(_ text: String, timezone: String?) throws -> CronExpression {
+        var zone: TimeZone?
+        if let timezone {
+            guard let z = TimeZone(identifier: timezone) else { throw EngineError(.validation, "unknown timezone '\(timezone)'") }
+            zone = z
+        }
+        do {
+            return try CronExpression(text, timeZone: zone)
+        } catch {
+            throw EngineError(.validation, "invalid cron expression '\(text)': \(error)")
+        }
+    }
+
+    /// A failed fire is written on every attempt, so `last_error_at` says when it last failed.
+    private func record(error message: String, schedule id: String, conn: PGConnection) throws {
+        try conn.exec("UPDATE blacklight.schedules SET last_error = $2, last_error_at = now() WHERE id = $1",
+                      [.text(id), .text(message)])
+    }
+
+    /// The server's message without the statement text, which names our SQL rather than the schedule's problem.
+    static func describe(_ error: Error) -> String {
+        guard let pg = error as? PGError, let state = pg.sqlState else { return "\(error)" }
+        return "\(pg.severity ?? "ERROR") \(state): \(pg.message)" + (pg.detail.map { " — \($0)" } ?? "")
     }
 
     private func fire(id: String, tick: Date, row: PGRow, conn: PGConnection) throws -> String? {
@@ -68,6 +116,9 @@ public final class CronScheduler {
                 WHERE id = $1 AND (last_tick IS NULL OR last_tick < $2) RETURNING id
                 """, [.text(id), .timestamp(tick)])
             guard !moved.rows.isEmpty else { return nil }
+            if row["last_error"].stringValue != nil {
+                try conn.exec("UPDATE blacklight.schedules SET last_error = NULL, last_error_at = NULL WHERE id = $1", [.text(id)])
+            }
             let iso = TimeValue.iso(tick.timeIntervalSince1970)
             if let function = row["function_id"].stringValue {
                 let data = JSONValue.object(["cron": row["expression"].stringValue.map { .string($0) } ?? .null,

@@ -10,11 +10,14 @@ enum ClaimQueries {
     /// when a worker writes the run's result; a claimed run whose lease expired with `locked_by` still set was
     /// being executed by a worker that crashed, hung or lost the database ("stalled"): that claim counts as a new
     /// attempt, and a stalled run with no attempts left fails here instead of taking down another worker.
+    /// `now()` rather than `clock_timestamp()` in the scan: it is stable within the statement, so the planner can
+    /// bound the `runs_due` index scan with it instead of filtering every parked run (the claim runs in a
+    /// transaction of its own, so `now()` is this statement's start).
     /// `$2` is the batch's fencing token: unique per claim, so a worker that lost a run can no longer write it.
     static let claim = """
         WITH due AS (
             SELECT id, locked_by IS NOT NULL AS stalled, locked_by AS previous_owner FROM blacklight.runs
-            WHERE status IN ('queued','running','sleeping','waiting') AND run_at <= clock_timestamp()
+            WHERE status IN ('queued','running','sleeping','waiting') AND run_at <= now()
             ORDER BY run_at
             LIMIT $1
             FOR UPDATE SKIP LOCKED
@@ -81,9 +84,20 @@ enum ClaimQueries {
                      FOR UPDATE OF r SKIP LOCKED)
         """
 
+    /// Seconds until the next run this worker could claim (negative: due now; NULL: none). Runs another
+    /// worker's open claim transaction holds still show their old, past `run_at` to everyone else;
+    /// counting them made an idle worker see work "due now" and retry its claim every 5 ms (about 200
+    /// claim transactions a second) for as long as that batch ran. So due rows are read with
+    /// `SKIP LOCKED`, and only due rows: the lock costs a transaction id and a WAL flush, and a row not
+    /// yet due cannot be held by a claim. Both halves are one step on `runs_due` (`now()` rather than
+    /// `clock_timestamp()` so the bound is an Index Cond, not a filter over every parked run).
     static let nextDue = """
-        SELECT extract(epoch FROM min(run_at) - clock_timestamp())::float8 AS wait
-        FROM blacklight.runs WHERE status IN ('queued','running','sleeping','waiting')
+        SELECT extract(epoch FROM least(
+            (SELECT run_at FROM blacklight.runs WHERE status IN ('queued','running','sleeping','waiting') AND run_at <= now()
+             ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED),
+            (SELECT run_at FROM blacklight.runs WHERE status IN ('queued','running','sleeping','waiting') AND run_at > now()
+             ORDER BY run_at LIMIT 1)
+        ) - clock_timestamp())::float8 AS wait
         """
 
     static let startFailureHandler = """

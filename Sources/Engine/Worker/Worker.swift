@@ -35,6 +35,8 @@ final class Worker {
     private var conn: PGConnection?
     private var cache: VersionCache
     private let executor: Executor
+    private var backoff: IdleBackoff
+    let stats = WorkerStats()
 
     init(url: String, settings: WorkerSettings, services: HostServices, leases: LeaseKeeper, wake: WakeSignal, stop: StopFlag) {
         self.url = url
@@ -45,6 +47,7 @@ final class Worker {
         self.stop = stop
         self.cache = VersionCache(services: services, limits: settings.limits, capacity: settings.cachedVersions)
         self.executor = Executor(services: services)
+        self.backoff = IdleBackoff(maximum: settings.pollInterval)
     }
 
     func run() {
@@ -54,8 +57,11 @@ final class Worker {
                 let processed = try processBatch(conn)
                 if processed == 0 {
                     let due = (try? conn.query(ClaimQueries.nextDue).rows.first?["wait"].doubleValue) ?? nil
-                    let wait = min(settings.pollInterval, max(0.005, due ?? settings.pollInterval))
+                    let wait = backoff.waitAfterEmptyClaim(dueIn: due)
+                    stats.wentIdle(for: wait)
                     wake.wait(timeout: wait)
+                } else {
+                    backoff.claimed()
                 }
             } catch {
                 services.log.error("worker: \(error)")
@@ -221,6 +227,7 @@ final class Worker {
     }
 
     private func claim(_ conn: PGConnection, token: String) throws -> [ClaimedRun] {
+        stats.claimAttempted()
         let result = try conn.query(ClaimQueries.claim, [.int(Int64(settings.batchSize)), .text(token), .double(settings.leaseSeconds)])
         return result.rows.map(ClaimedRun.init(row:)).sorted { $0.id < $1.id }
     }

@@ -124,7 +124,8 @@ struct ReadQueries {
                   'event_triggers', coalesce((SELECT jsonb_agg(jsonb_build_object('event', t.event_name, 'filter', t.filter))
                                               FROM blacklight.triggers t WHERE t.function_id = f.id), '[]'::jsonb),
                   'schedules', coalesce((SELECT jsonb_agg(jsonb_build_object('id', s.id, 'cron', s.expression,
-                                              'timezone', s.timezone, 'last_tick', s.last_tick) ORDER BY s.id)
+                                              'timezone', s.timezone, 'last_tick', s.last_tick,
+                                              'last_error', s.last_error, 'last_error_at', s.last_error_at) ORDER BY s.id)
                                          FROM blacklight.schedules s WHERE s.function_id = f.id), '[]'::jsonb),
                   'load_error', (SELECT jsonb_build_object('file', le.file, 'message', le.message, 'line', le.line, 'at', le.at)
                                  FROM blacklight.load_errors le WHERE le.file = f.file),
@@ -137,10 +138,11 @@ struct ReadQueries {
         return r.scalar.stringValue ?? "{}"
     }
 
-    /// Cron schedules with their next tick.
+    /// Cron schedules with their next tick and their last error (until their next successful fire).
     func schedules(conn: PGConnection) throws -> JSONValue {
         let r = try conn.query("""
-            SELECT id, function_id, expression, timezone, jitter, event_name, event_data, last_tick, created_at
+            SELECT id, function_id, expression, timezone, jitter, event_name, event_data, last_tick, created_at,
+                   last_error, last_error_at
             FROM blacklight.schedules ORDER BY id
             """)
         let now = Date()
@@ -156,6 +158,8 @@ struct ReadQueries {
                 "event_name": row["event_name"].stringValue.map { .string($0) } ?? .null,
                 "last_tick": row["last_tick"].dateValue.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null,
                 "next_tick": next.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null,
+                "last_error": row["last_error"].stringValue.map { .string($0) } ?? .null,
+                "last_error_at": row["last_error_at"].dateValue.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null,
             ])
         })])
     }

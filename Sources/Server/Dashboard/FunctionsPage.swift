@@ -42,14 +42,21 @@ enum FunctionsPage {
         }
         body += "</tbody></table>"
         if !schedules.isEmpty {
-            body += "<h2>Schedules</h2><table id=\"schedules\"><thead><tr><th>Schedule</th><th>Cron</th><th>Last tick</th><th>Next tick</th><th></th></tr></thead><tbody>"
+            body += "<h2>Schedules</h2><table id=\"schedules\"><thead><tr><th>Schedule</th><th>Cron</th><th>Last tick</th><th>Next tick</th><th>Last error</th><th></th></tr></thead><tbody>"
                 + schedules.map { s in
                     let sid = s["id"]?.stringValue ?? ""
                     return "<tr><td class=\"mono\">\(HTML.escape(sid))</td><td><code>\(HTML.escape(s["cron"]?.stringValue ?? ""))</code></td>"
                         + "<td>\(HTML.time(s["last_tick"]))</td><td>\(HTML.time(s["next_tick"]))</td>"
+                        + "<td>\(lastError(s))</td>"
                         + "<td><button data-schedule=\"\(HTML.escape(sid))\" onclick=\"blRunSchedule(this.dataset.schedule)\">Run now</button></td></tr>"
                 }.joined() + "</tbody></table>"
         }
         return Layout.page(title: "Functions", active: "Functions", body: body)
+    }
+
+    /// A schedule's failing fire or bad expression, kept until its next successful fire.
+    private static func lastError(_ schedule: JSONValue) -> String {
+        guard let message = schedule["last_error"]?.stringValue else { return "" }
+        return "<div class=\"error\">\(HTML.escape(message))</div><div class=\"muted\">\(HTML.time(schedule["last_error_at"]))</div>"
     }
 }

@@ -1,0 +1,77 @@
+import Foundation
+import PGStore
+
+/// Single-event ingests at a steady rate on their own connection, as an app sends them, timed one by
+/// one while `body` runs (another benchmark's work).
+struct IngestLoad {
+    struct Result {
+        var latencies: [Double]
+        var seconds: Double
+
+        /// `1000 events at 200/s: p50 1.2 ms, p99 4.5 ms, max 9.8 ms`.
+        var summary: String {
+            let sorted = latencies.sorted()
+            func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+            return String(format: "%d single-event ingests at %.0f/s: p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                          sorted.count, Double(sorted.count) / max(seconds, 0.001), pct(0.5), pct(0.99), sorted.last ?? 0)
+        }
+    }
+
+    /// Box shared between the load thread and the caller.
+    private final class Shared: @unchecked Sendable {
+        let lock = NSLock()
+        var latencies: [Double] = []
+        var error: Error?
+
+        func fail(_ e: Error) {
+            lock.lock()
+            error = e
+            lock.unlock()
+        }
+    }
+
+    static func measure(url: String, rate: Int, during body: () throws -> Void) throws -> Result {
+        let shared = Shared()
+        let stop = StopFlag()
+        let done = DispatchSemaphore(value: 0)
+        let interval = 1.0 / Double(max(1, rate))
+        let started = Date()
+        Thread.detachNewThread {
+            defer { done.signal() }
+            let conn: PGConnection
+            do {
+                conn = try PGConnection(url: url)
+            } catch {
+                shared.fail(error)
+                return
+            }
+            defer { conn.close() }
+            var i = 0
+            while !stop.isStopped {
+                let due = started.addingTimeInterval(Double(i) * interval)
+                if due.timeIntervalSinceNow > 0 { Thread.sleep(forTimeInterval: due.timeIntervalSinceNow) }
+                let t0 = Date()
+                do {
+                    _ = try EventStore().send([EventStore.Event(name: "bench/prune", data: .object(["n": .int(Int64(i))]))], conn: conn)
+                } catch {
+                    shared.fail(error)
+                    return
+                }
+                let ms = Date().timeIntervalSince(t0) * 1000
+                shared.lock.lock()
+                shared.latencies.append(ms)
+                shared.lock.unlock()
+                i += 1
+            }
+        }
+        var failure: Error?
+        do { try body() } catch { failure = error }
+        stop.stop()
+        done.wait()
+        if let failure { throw failure }
+        shared.lock.lock()
+        defer { shared.lock.unlock() }
+        if let error = shared.error { throw error }
+        return Result(latencies: shared.latencies, seconds: Date().timeIntervalSince(started))
+    }
+}
