@@ -23,7 +23,7 @@ struct IdleBench: ParsableCommand {
     private func bench(_ url: String) throws {
         _ = try project.migrate(url)
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("blacklight-bench-idle-\(getpid()).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: logFile) }
         let out = try FileHandle(forWritingTo: logFile)
         let child = Process()
