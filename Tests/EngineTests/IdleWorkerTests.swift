@@ -46,8 +46,8 @@ struct IdleWorkerTests {
         thread.start()
         defer {
             stop.stop()
-            wake.broadcast()
-            finished.wait()
+            // A broadcast sent just before the worker starts waiting is not newer than its wait: repeat it.
+            while finished.wait(timeout: .now() + 0.05) == .timedOut { wake.broadcast() }
         }
 
         #expect(try waitFor { worker.stats.snapshot.idleWaits >= 1 })
