@@ -7,7 +7,7 @@ import PGStore
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print their figures.",
-        subcommands: [EngineBench.self, ReloadBench.self, HTTPBench.self, MatchingBench.self, VectorBench.self])
+        subcommands: [EngineBench.self, ReloadBench.self, HTTPBench.self, ChaosBench.self, MatchingBench.self, VectorBench.self])
 }
 
 /// `blacklight bench reload`: save → active and deploy → every worker swapped.

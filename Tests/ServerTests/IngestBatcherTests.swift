@@ -1,0 +1,85 @@
+import BlacklightCore
+import Engine
+import Foundation
+import PGStore
+@testable import Server
+import Testing
+import TestSupport
+
+/// The event API's batcher against a real database whose `events` table a test transaction holds locked, so a call
+/// is in flight for as long as the test wants.
+@Suite("IngestBatcher")
+struct IngestBatcherTests {
+    static func events(_ n: Int, _ name: String) -> ([EventStore.Event], [String]) {
+        let seed = EventIDSeed.random()
+        return ((0..<n).map { _ in EventStore.Event(name: name) }, (0..<n).map(seed.id(at:)))
+    }
+
+    @Test("while a call is in flight, requests queue up to the limit and the next one is refused with nothing stored")
+    func queueIsBoundedWhileACallIsInFlight() async throws {
+        let url = try TestDatabase.fresh(prepare: { conn in _ = try EngineMigrations.migrator().migrate(conn) }, templateKey: "engine")
+        let pool = DatabasePool(url: url, size: 4)
+        defer { pool.close() }
+        let batcher = IngestBatcher(pool: pool, maxInFlight: 1, maxQueuedEvents: 2)
+        let blocker = try PGConnection(url: url)
+        defer { blocker.close() }
+        try blocker.execScript("BEGIN; LOCK TABLE blacklight.events IN EXCLUSIVE MODE")
+
+        let (a, aIDs) = Self.events(1, "queue/in-flight")
+        let first = Task { try await batcher.ingest(a, ids: aIDs) }
+        try Poll.until("the first call to wait for the locked table") {
+            try blocker.query("""
+                SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ingest_events%'
+                """).scalar.intValue == 1
+        }
+        let (b, bIDs) = Self.events(2, "queue/queued")
+        let second = Task { try await batcher.ingest(b, ids: bIDs) }
+        try Poll.until("the second request to be queued") { batcher.queuedEvents == 2 }
+
+        let (c, cIDs) = Self.events(1, "queue/refused")
+        let refused = await #expect(throws: APIError.self) { try await batcher.ingest(c, ids: cIDs) }
+        #expect(refused?.status == .serviceUnavailable)
+        #expect(refused?.retryAfter == 1)
+        #expect(batcher.queuedEvents == 2)
+
+        try blocker.execScript("COMMIT")
+        #expect(try await first.value == aIDs)
+        #expect(try await second.value == bIDs)
+        let names = try blocker.query("SELECT name, count(*) AS n FROM blacklight.events GROUP BY name ORDER BY name").rows
+            .map { "\($0["name"].stringValue ?? "")=\($0["n"].intValue ?? 0)" }
+        #expect(names == ["queue/in-flight=1", "queue/queued=2"])
+    }
+
+    @Test("a merged call that loses its connection fails every request in it with 503's error, without retrying each")
+    func lostConnectionFailsTheWholeMergedCall() async throws {
+        let url = try TestDatabase.fresh(prepare: { conn in _ = try EngineMigrations.migrator().migrate(conn) }, templateKey: "engine")
+        let pool = DatabasePool(url: url, size: 4)
+        defer { pool.close() }
+        let batcher = IngestBatcher(pool: pool, maxInFlight: 1)
+        let blocker = try PGConnection(url: url)
+        defer { blocker.close() }
+        try blocker.execScript("BEGIN; LOCK TABLE blacklight.events IN EXCLUSIVE MODE")
+        let waiting = "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ingest_events%'"
+
+        let (a, aIDs) = Self.events(1, "lost/first")
+        let first = Task { try await batcher.ingest(a, ids: aIDs) }
+        try Poll.until("the first call to wait for the locked table") { try blocker.query(waiting).rows.count == 1 }
+        let queued = (0..<3).map { i in
+            let (e, ids) = Self.events(1, "lost/queued-\(i)")
+            return Task { try await batcher.ingest(e, ids: ids) }
+        }
+        try Poll.until("three requests queued behind it") { batcher.queuedEvents == 3 }
+        // Cut the first call's connection, then the merged call's (a new connection, waiting on the lock too).
+        try blocker.exec("SELECT pg_terminate_backend(pid) FROM (\(waiting)) w")
+        await #expect(throws: PGError.self) { try await first.value }
+        try Poll.until("the merged call of the three to wait for the locked table") { try blocker.query(waiting).rows.count == 1 }
+        try blocker.exec("SELECT pg_terminate_backend(pid) FROM (\(waiting)) w")
+        for task in queued {
+            let error = await #expect(throws: PGError.self) { try await task.value }
+            #expect(error?.isUnavailable == true)
+        }
+        #expect(try blocker.query(waiting).rows.isEmpty, "a request was retried alone")
+        try blocker.execScript("COMMIT")
+        #expect(try blocker.query("SELECT count(*) FROM blacklight.events WHERE name LIKE 'lost/%'").scalar.intValue == 0)
+    }
+}
