@@ -8,8 +8,31 @@ import TestSupport
 
 /// The event API's batcher against a real database whose `events` table a test transaction holds locked, so a call
 /// is in flight for as long as the test wants.
-@Suite("IngestBatcher")
+@Suite("IngestBatcher", .serialized)
 struct IngestBatcherTests {
+    /// Backends of the test's database waiting for a lock in an ingest call.
+    static let waiting = """
+        SELECT pid FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%ingest_events%'
+        """
+
+    /// `Poll.until` on a thread of its own, with its own connection: blocking a cooperative thread here would starve
+    /// the batcher's tasks that the condition waits for (there are as many of those threads as cores, here 2).
+    static func wait(_ what: String, url: String, _ condition: @escaping @Sendable (PGConnection) throws -> Bool) async throws {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Void, Error>) in
+            Thread.detachNewThread {
+                do {
+                    let conn = try PGConnection(url: url)
+                    defer { conn.close() }
+                    try Poll.until(what) { try condition(conn) }
+                    cont.resume()
+                } catch {
+                    cont.resume(throwing: error)
+                }
+            }
+        }
+    }
+
     static func events(_ n: Int, _ name: String) -> ([EventStore.Event], [String]) {
         let seed = EventIDSeed.random()
         return ((0..<n).map { _ in EventStore.Event(name: name) }, (0..<n).map(seed.id(at:)))
@@ -27,14 +50,10 @@ struct IngestBatcherTests {
 
         let (a, aIDs) = Self.events(1, "queue/in-flight")
         let first = Task { try await batcher.ingest(a, ids: aIDs) }
-        try Poll.until("the first call to wait for the locked table") {
-            try blocker.query("""
-                SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ingest_events%'
-                """).scalar.intValue == 1
-        }
+        try await Self.wait("the first call to wait for the locked table", url: url) { try $0.query(Self.waiting).rows.count == 1 }
         let (b, bIDs) = Self.events(2, "queue/queued")
         let second = Task { try await batcher.ingest(b, ids: bIDs) }
-        try Poll.until("the second request to be queued") { batcher.queuedEvents == 2 }
+        try await Self.wait("the second request to be queued", url: url) { _ in batcher.queuedEvents == 2 }
 
         let (c, cIDs) = Self.events(1, "queue/refused")
         let refused = await #expect(throws: APIError.self) { try await batcher.ingest(c, ids: cIDs) }
@@ -59,20 +78,20 @@ struct IngestBatcherTests {
         let blocker = try PGConnection(url: url)
         defer { blocker.close() }
         try blocker.execScript("BEGIN; LOCK TABLE blacklight.events IN EXCLUSIVE MODE")
-        let waiting = "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ingest_events%'"
+        let waiting = Self.waiting
 
         let (a, aIDs) = Self.events(1, "lost/first")
         let first = Task { try await batcher.ingest(a, ids: aIDs) }
-        try Poll.until("the first call to wait for the locked table") { try blocker.query(waiting).rows.count == 1 }
+        try await Self.wait("the first call to wait for the locked table", url: url) { try $0.query(Self.waiting).rows.count == 1 }
         let queued = (0..<3).map { i in
             let (e, ids) = Self.events(1, "lost/queued-\(i)")
             return Task { try await batcher.ingest(e, ids: ids) }
         }
-        try Poll.until("three requests queued behind it") { batcher.queuedEvents == 3 }
+        try await Self.wait("three requests queued behind it", url: url) { _ in batcher.queuedEvents == 3 }
         // Cut the first call's connection, then the merged call's (a new connection, waiting on the lock too).
         try blocker.exec("SELECT pg_terminate_backend(pid) FROM (\(waiting)) w")
         await #expect(throws: PGError.self) { try await first.value }
-        try Poll.until("the merged call of the three to wait for the locked table") { try blocker.query(waiting).rows.count == 1 }
+        try await Self.wait("the merged call of the three to wait for the locked table", url: url) { try $0.query(Self.waiting).rows.count == 1 }
         try blocker.exec("SELECT pg_terminate_backend(pid) FROM (\(waiting)) w")
         for task in queued {
             let error = await #expect(throws: PGError.self) { try await task.value }

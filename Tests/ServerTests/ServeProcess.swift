@@ -12,7 +12,7 @@ final class ServeProcess {
          environment: [String: String] = [:]) throws {
         self.port = port
         logFile = root.appendingPathComponent("serve-\(port)-\(UUID().uuidString.prefix(4)).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = ServeProcessTests.executable
         process.arguments = ["serve", "--dir", root.path, "--database-url", databaseURL, "--port", "\(port)",
                              "--host", "127.0.0.1", "--workers", "1"] + extra

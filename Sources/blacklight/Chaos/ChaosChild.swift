@@ -10,7 +10,7 @@ final class ChaosChild {
     init(_ arguments: [String], logFile: URL) {
         self.arguments = arguments
         self.logFile = logFile
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
     }
 
     static var executable: URL { URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath() }
