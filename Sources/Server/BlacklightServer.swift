@@ -17,11 +17,11 @@ public enum BlacklightServer {
         databaseURL: String, options: ServerOptions, services: [any Service] = [],
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let pool = DatabasePool(url: databaseURL, size: options.poolSize)
+        let pool = DatabasePool(url: databaseURL, size: options.poolSize, connectTimeout: options.connectTimeout)
         let router = Router()
         router.middlewares.add(ErrorMiddleware())
         router.middlewares.add(AuthMiddleware(options: options))
-        let batcher = IngestBatcher(pool: pool, maxInFlight: options.ingestConcurrency)
+        let batcher = IngestBatcher(pool: pool, maxInFlight: options.ingestConcurrency, maxQueuedEvents: options.maxQueuedEvents)
         EventRoutes(pool: pool, options: options, batcher: batcher).register(on: router)
         APIRoutes(pool: pool, options: options, batcher: batcher).register(on: router)
         OpsRoutes(pool: pool).register(on: router)

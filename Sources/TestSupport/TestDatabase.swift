@@ -54,10 +54,11 @@ public enum TestDatabase {
 
     /// An extra cluster under this process's test directory (for tests that start, stop and restart one),
     /// stopped and deleted with the process like the shared one. Not started.
-    public static func scratchCluster(_ name: String, port: Int? = nil) -> EmbeddedCluster {
+    public static func scratchCluster(_ name: String, port: Int? = nil, settings: [String: String] = [:]) -> EmbeddedCluster {
         TestCleanup.installOnce()
         let cluster = EmbeddedCluster(
-            directory: TestCleanup.runDirectory.appendingPathComponent("scratch-\(sanitized(name))"), port: port)
+            directory: TestCleanup.runDirectory.appendingPathComponent("scratch-\(sanitized(name))"), port: port,
+            settings: settings)
         TestCleanup.register(cluster)
         return cluster
     }

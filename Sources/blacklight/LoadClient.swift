@@ -32,7 +32,15 @@ final class LoadClient {
 
     /// Sends one POST and reads the whole response; returns the status code and body.
     func post(path: String, host: String, body: [UInt8]) throws -> (status: Int, body: [UInt8]) {
-        let head = "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+        try send("POST", path: path, host: host, body: body)
+    }
+
+    func get(path: String, host: String) throws -> (status: Int, body: [UInt8]) {
+        try send("GET", path: path, host: host, body: [])
+    }
+
+    private func send(_ method: String, path: String, host: String, body: [UInt8]) throws -> (status: Int, body: [UInt8]) {
+        let head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
         try writeAll(Array(head.utf8) + body)
         // Headers.
         var headerEnd: Int?

@@ -26,11 +26,14 @@ struct DevCommand: ParsableCommand {
 struct HTTPOptions: ParsableArguments {
     @Option(help: "HTTP port (event API, REST API, dashboard, metrics).") var port = 8288
     @Option(help: "Address to listen on (dev: 127.0.0.1, serve: 0.0.0.0).") var host: String?
+    @Option(help: "Events the event API queues in memory for the database; past it requests get 503.")
+    var maxQueuedEvents = ServerOptions().maxQueuedEvents
 
     func options(dev: Bool, defaultHost: String) -> ServerOptions {
         var o = ServerOptions.fromEnvironment(dev: dev)
         o.port = port
         o.host = host ?? defaultHost
+        o.maxQueuedEvents = max(1, maxQueuedEvents)
         return o
     }
 }
@@ -42,11 +45,12 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var project: ProjectOptions
     @Option(help: "Worker threads.") var workers = 2
     @Flag(help: "Watch scripts/ and plugins/ and activate edits at once.") var watch = false
+    @OptionGroup var lease: LeaseOptions
     @OptionGroup var http: HTTPOptions
 
     func run() throws {
         try serve(project: project, workers: workers, scheduler: true, loadScripts: true, watch: watch,
-                  http: http.options(dev: false, defaultHost: "0.0.0.0"))
+                  leaseSeconds: lease.leaseSeconds, http: http.options(dev: false, defaultHost: "0.0.0.0"))
     }
 }
 
@@ -57,14 +61,28 @@ struct WorkerCommand: ParsableCommand {
     @OptionGroup var project: ProjectOptions
     @Option(help: "Worker threads.") var workers = 2
     @Option(help: "Runs claimed per batch transaction.") var batchSize = 100
+    @OptionGroup var lease: LeaseOptions
 
     func run() throws {
-        try serve(project: project, workers: workers, scheduler: false, loadScripts: false, batchSize: batchSize)
+        try serve(project: project, workers: workers, scheduler: false, loadScripts: false, batchSize: batchSize,
+                  leaseSeconds: lease.leaseSeconds)
+    }
+}
+
+/// How long a claimed run stays leased without a heartbeat: after a worker dies (or loses the database) its runs
+/// wait this long before another worker takes them. Shorter recovers sooner but needs a heartbeat that gets through
+/// sooner too; tests and the chaos bench shorten it.
+struct LeaseOptions: ParsableArguments {
+    @Option(help: "Seconds a claimed run stays leased without a heartbeat.") var leaseSeconds = WorkerSettings().leaseSeconds
+
+    func validate() throws {
+        guard leaseSeconds >= 1 else { throw ValidationError("--lease-seconds must be at least 1") }
     }
 }
 
 private func serve(project: ProjectOptions, workers: Int, scheduler: Bool, loadScripts: Bool, watch: Bool = false,
-                   batchSize: Int = 100, demo: Bool = false, http: ServerOptions? = nil) throws {
+                   batchSize: Int = 100, leaseSeconds: Double = WorkerSettings().leaseSeconds, demo: Bool = false,
+                   http: ServerOptions? = nil) throws {
     let log = project.logger
     let (url, cluster) = try project.database()
     defer { cluster?.stop() }
@@ -79,7 +97,8 @@ private func serve(project: ProjectOptions, workers: Int, scheduler: Bool, loadS
     // The processes that run cron also prune; `worker` processes leave both to them.
     if scheduler { options.retention = try retention() }
     options.worker.batchSize = max(1, batchSize)
-    // A shorter lease makes crashed workers' runs come back sooner (tests, chaos); 30 s is the default.
+    options.worker.leaseSeconds = leaseSeconds
+    // BLACKLIGHT_LEASE_SECONDS overrides it for child processes that tests and benches start.
     if let lease = ProcessInfo.processInfo.environment["BLACKLIGHT_LEASE_SECONDS"].flatMap(Double.init), lease.isFinite, lease >= 0.5 {
         options.worker.leaseSeconds = min(lease, 3600)
     }

@@ -54,6 +54,7 @@ final class Worker {
         while !stop.isStopped {
             do {
                 let conn = try connection()
+                try releaseUnstarted(conn)
                 let processed = try processBatch(conn)
                 if processed == 0 {
                     let due = (try? conn.query(ClaimQueries.nextDue).rows.first?["wait"].doubleValue) ?? nil
@@ -72,6 +73,16 @@ final class Worker {
             }
         }
         conn?.close()
+    }
+
+    /// Claimed runs a failed batch never started, waiting for a connection to be released on.
+    private var unreleased: [(ids: [String], token: String)] = []
+
+    private func releaseUnstarted(_ conn: PGConnection) throws {
+        while let next = unreleased.first {
+            try conn.exec(ClaimQueries.releaseUnstarted, [.array(next.ids.map { .text($0) }), .text(next.token)])
+            unreleased.removeFirst()
+        }
     }
 
     private func connection() throws -> PGConnection {
@@ -116,7 +127,13 @@ final class Worker {
             batch.rollback()
             let unstarted = ids.filter { !started.contains($0) }
             if !unstarted.isEmpty {
-                _ = try? conn.exec(ClaimQueries.releaseUnstarted, [.array(unstarted.map { .text($0) }), .text(fence.token)])
+                do {
+                    try conn.exec(ClaimQueries.releaseUnstarted, [.array(unstarted.map { .text($0) }), .text(fence.token)])
+                } catch {
+                    // The connection is gone (a restart, a cut): release them once reconnected, before their lease
+                    // expires and the next claim counts an attempt for runs that never started.
+                    unreleased.append((ids: unstarted, token: fence.token))
+                }
             }
             throw error
         }

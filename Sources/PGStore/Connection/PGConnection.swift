@@ -16,12 +16,12 @@ public final class PGConnection {
     /// `postgresql://user@/db?host=/socket/dir`, then sets the session to UTC, ISO dates, shortest-exact floats
     /// and hex bytea, which the decoder relies on.
     ///
-    /// Unless the URL says otherwise, connecting gives up after 10 seconds (libpq's default is to wait for the
-    /// operating system, minutes for an unreachable host) and the session is named "blacklight" in
-    /// pg_stat_activity.
-    public init(url: String) throws(PGError) {
+    /// Unless the URL says otherwise, connecting gives up after `connectTimeout` seconds (default 10; libpq's
+    /// default is to wait for the operating system, minutes for an unreachable host) and the session is named
+    /// "blacklight" in pg_stat_activity.
+    public init(url: String, connectTimeout: Int = 10) throws(PGError) {
         self.url = url
-        guard let c = Self.connect(url) else {
+        guard let c = Self.connect(url, connectTimeout: max(1, connectTimeout)) else {
             throw PGError(code: .connectionFailed, message: "libpq could not allocate a connection")
         }
         guard PQstatus(c) == CONNECTION_OK else {
@@ -80,10 +80,10 @@ public final class PGConnection {
     /// TCP keepalives and `tcp_user_timeout` bound how long a call can hang on a peer that vanished (a restarted
     /// server, a cut network): without them a blocked read waits for the kernel's default, about two hours.
     /// Idle 10 s, then 3 probes 5 s apart: a dead link is noticed in about 25 s, within a 30 s run lease.
-    private static func connect(_ url: String) -> OpaquePointer? {
+    private static func connect(_ url: String, connectTimeout: Int) -> OpaquePointer? {
         let keys = ["connect_timeout", "application_name", "keepalives", "keepalives_idle", "keepalives_interval",
                     "keepalives_count", "tcp_user_timeout", "dbname"]
-        let values = ["10", "blacklight", "1", "10", "5", "3", "25000", url]
+        let values = [String(connectTimeout), "blacklight", "1", "10", "5", "3", "25000", url]
         let cKeys = keys.map { strdup($0) } + [nil]
         let cValues = values.map { strdup($0) } + [nil]
         defer {

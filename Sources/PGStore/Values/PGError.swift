@@ -77,6 +77,15 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
         return s
     }
 
+    /// Whether the failure says the database cannot be reached right now rather than that the statement was wrong:
+    /// no connection could be opened, the connection was lost, or the server is shutting down, starting up or
+    /// terminated the session (SQLSTATE class 08, 57P01–57P03). Retrying later, on a new connection, may succeed.
+    public var isUnavailable: Bool {
+        if code == .connectionClosed || code == .connectionFailed { return true }
+        guard let sqlState else { return false }
+        return sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(sqlState)
+    }
+
     /// Whether the server reported this SQLSTATE, e.g. `error.hasSQLState("23505")`.
     public func hasSQLState(_ state: String) -> Bool { sqlState == state }
 

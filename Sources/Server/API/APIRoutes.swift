@@ -111,8 +111,7 @@ struct APIRoutes: Sendable {
             return EventRoutes.answer([], status: .badRequest, error: error.message)
         }
         let seed = EventIDSeed.random()
-        let ids = try await batcher.ingest(events, ids: events.indices.map(seed.id(at:)))
-        return EventRoutes.answer(ids, status: .ok)
+        return try await EventRoutes.store(events, ids: events.indices.map(seed.id(at:)), batcher: batcher)
     }
 
     /// Sends a stored event again as a new event (same name and data, no client id).

@@ -16,11 +16,24 @@ struct EventRoutes: Sendable {
         router.post("/e") { request, _ in try await self.receive(request, key: "") }
     }
 
-    /// Answers the SDKs' shape: `{"ids": [...], "status": 200}`, or `{"ids": [], "status": 4xx, "error": ...}`.
+    /// Answers the SDKs' shape: `{"ids": [...], "status": 200}`, or `{"ids": [], "status": 4xx/503, "error": ...}`.
     static func answer(_ ids: [String], status: HTTPResponse.Status, error: String? = nil) -> Response {
         var o: [String: JSONValue] = ["ids": .array(ids.map { .string($0) }), "status": .int(Int64(status.code))]
         if let error { o["error"] = .string(error) }
         return .json(.object(o), status: status)
+    }
+
+    /// Stores the events through the batcher and answers in the SDKs' shape, a refusal (queue full, database
+    /// unavailable) included, with its `Retry-After`. Other errors go on to ErrorMiddleware (a 500).
+    static func store(_ events: [EventStore.Event], ids: [String], batcher: IngestBatcher) async throws -> Response {
+        do {
+            return answer(try await batcher.ingest(events, ids: ids), status: .ok)
+        } catch {
+            guard let refusal = APIError.from(error) else { throw error }
+            var response = answer([], status: refusal.status, error: refusal.message)
+            response.headers.append(contentsOf: refusal.headers)
+            return response
+        }
     }
 
     func keyAccepted(_ key: String) -> Bool {
@@ -48,9 +61,9 @@ struct EventRoutes: Sendable {
         }
         let seed = request.headers.first(where: { $0.name.canonicalName == Self.seedHeader }).flatMap { EventIDSeed($0.value) } ?? EventIDSeed.random()
         let ids = events.indices.map(seed.id(at:))
-        let stored = try await batcher.ingest(events, ids: ids)
-        options.logger.debug("events received", metadata: ["count": "\(events.count)"])
-        return Self.answer(stored, status: .ok)
+        let response = try await Self.store(events, ids: ids, batcher: batcher)
+        options.logger.debug("events received", metadata: ["count": "\(events.count)", "status": "\(response.status.code)"])
+        return response
     }
 }
 

@@ -14,7 +14,12 @@ import Synchronization
 /// 3,000 single-event requests/s cannot be had one transaction per request. While `maxInFlight` calls
 /// run, new requests queue and go together in the next call: under load the batches grow by
 /// themselves, an idle server sends each request alone at once (no timer, no added latency).
-/// If a combined call fails, its requests are retried one by one, so one bad request fails alone.
+/// If a combined call fails with a server error, its requests are retried one by one, so one bad request
+/// fails alone. If it fails because the database is unavailable, all of them fail at once with that error:
+/// retrying each would only multiply the failures (and the time the clients wait for them).
+///
+/// The queue is bounded (`maxQueuedEvents`): while the database is slow or away, requests beyond it are refused
+/// at once with `APIError.ingestQueueFull` (a 503) instead of piling up in memory, and nothing of them is stored.
 final class IngestBatcher: Sendable {
     private struct Pending {
         let events: [EventStore.Event]
@@ -31,30 +36,42 @@ final class IngestBatcher: Sendable {
     private let pool: DatabasePool
     private let maxInFlight: Int
     private let maxEventsPerCall: Int
+    private let maxQueuedEvents: Int
     private let parallelThreshold = 200
     private let state = Mutex(State())
 
-    init(pool: DatabasePool, maxInFlight: Int, maxEventsPerCall: Int = 5_000) {
+    init(pool: DatabasePool, maxInFlight: Int, maxEventsPerCall: Int = 5_000, maxQueuedEvents: Int = 50_000) {
         self.pool = pool
         self.maxInFlight = max(1, maxInFlight)
         self.maxEventsPerCall = maxEventsPerCall
+        self.maxQueuedEvents = maxQueuedEvents
     }
 
-    /// Stores the events (with their ids) and returns the stored ids, after the commit.
+    /// Events waiting for a database call (not those in calls already running).
+    var queuedEvents: Int { state.withLock { $0.queuedEvents } }
+
+    /// Stores the events (with their ids) and returns the stored ids, after the commit. Throws
+    /// `APIError.ingestQueueFull` when they do not fit in the queue, the PGError of the failed call otherwise.
     func ingest(_ events: [EventStore.Event], ids: [String]) async throws -> [String] {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<[String], Error>) in
-            let startFlusher = state.withLock { s -> Bool in
+            enum Admission { case refused, queued, queuedAndFlush }
+            let admission = state.withLock { s -> Admission in
+                if s.queuedEvents + events.count > maxQueuedEvents { return .refused }
                 s.queue.append(Pending(events: events, ids: ids, cont: cont))
                 s.queuedEvents += events.count
                 // A second (third...) call in flight only pays when there is much to send: small requests
                 // wait for the running call and go together in the next one (measured: with 16 clients of
                 // single events, 1 call in flight gave 4,200 requests/s, 3 in flight 2,300; batches of 100
                 // went the other way, 16,000 vs 24,000 events/s).
-                guard s.flushing == 0 || (s.flushing < maxInFlight && s.queuedEvents >= parallelThreshold) else { return false }
+                guard s.flushing == 0 || (s.flushing < maxInFlight && s.queuedEvents >= parallelThreshold) else { return .queued }
                 s.flushing += 1
-                return true
+                return .queuedAndFlush
             }
-            if startFlusher { Task { await self.flush() } }
+            switch admission {
+            case .refused: cont.resume(throwing: APIError.ingestQueueFull)
+            case .queued: break
+            case .queuedAndFlush: Task { await self.flush() }
+            }
         }
     }
 
@@ -70,15 +87,21 @@ final class IngestBatcher: Sendable {
                     offset += p.events.count
                 }
             } catch {
-                if batch.count == 1 {
-                    batch[0].cont.resume(throwing: error)
+                if batch.count == 1 || (error as? PGError)?.isUnavailable == true {
+                    for p in batch { p.cont.resume(throwing: error) }
                     continue
                 }
+                var lost: (any Error)?
                 for p in batch {
+                    if let lost {
+                        p.cont.resume(throwing: lost)
+                        continue
+                    }
                     do {
                         let events = p.events, ids = p.ids
                         p.cont.resume(returning: try await pool.run { try EventStore().ingest(events, ids: ids, conn: $0) })
                     } catch {
+                        if (error as? PGError)?.isUnavailable == true { lost = error }
                         p.cont.resume(throwing: error)
                     }
                 }

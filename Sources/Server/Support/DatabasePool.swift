@@ -9,9 +9,15 @@ import Synchronization
 /// `run` waits (asynchronously) for a free connection, then runs the blocking body on a dispatch
 /// queue and resumes the handler with its result. The pool size bounds both the connections and
 /// the threads blocked in libpq. A connection that failed is dropped and reopened on next use.
+///
+/// When the database goes away (a restart, a failover) callers should learn it at once, not after
+/// libpq's 10 s connect timeout: new connections give up after `connectTimeout` seconds, and a lost
+/// connection closes the idle ones too. They share the lost one's fate (same server), and would
+/// otherwise each fail one more request after the database is back.
 public final class DatabasePool: Sendable {
     public let url: String
     private let size: Int
+    private let connectTimeout: Int
     private let queue = DispatchQueue(label: "blacklight.db", qos: .userInitiated, attributes: .concurrent)
     private let state = Mutex(State())
 
@@ -27,9 +33,10 @@ public final class DatabasePool: Sendable {
         var conn: PGConnection?
     }
 
-    public init(url: String, size: Int) {
+    public init(url: String, size: Int, connectTimeout: Int = 2) {
         self.url = url
         self.size = max(1, size)
+        self.connectTimeout = connectTimeout
     }
 
     /// Runs `body` with a connection on a thread where blocking is fine.
@@ -38,14 +45,15 @@ public final class DatabasePool: Sendable {
         return try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, Error>) in
             queue.async {
                 do {
-                    if box.conn == nil || box.conn?.isOpen == false { box.conn = try PGConnection(url: self.url) }
+                    if box.conn == nil || box.conn?.isOpen == false {
+                        box.conn = try PGConnection(url: self.url, connectTimeout: self.connectTimeout)
+                    }
                     let result = try body(box.conn!)
                     self.release(box, broken: false)
                     cont.resume(returning: result)
                 } catch {
                     // A server error leaves the connection usable; a lost connection does not.
-                    let broken = (error as? PGError)?.code == .connectionClosed || (error as? PGError)?.code == .connectionFailed
-                        || box.conn?.isOpen != true
+                    let broken = (error as? PGError)?.isUnavailable == true || box.conn?.isOpen != true
                     self.release(box, broken: broken)
                     cont.resume(throwing: error)
                 }
@@ -94,6 +102,14 @@ public final class DatabasePool: Sendable {
             box.conn = nil
         }
         let (waiter, closeIt) = state.withLock { s -> (CheckedContinuation<Box?, Never>?, Bool) in
+            if broken {
+                // Idle boxes are in no body's hands, so only the lock holder touches them. Closing a connection
+                // does not wait for the server (libpq sends its goodbye without reading an answer).
+                for b in s.idle {
+                    b.conn?.close()
+                    b.conn = nil
+                }
+            }
             if s.closed { s.open -= 1; return (nil, true) }
             if !s.waiters.isEmpty { return (s.waiters.removeFirst(), false) }
             s.idle.append(box)

@@ -17,6 +17,12 @@ public struct ServerOptions: Sendable {
     /// Event-API database calls in flight at once; requests arriving meanwhile are sent together in the
     /// next call (see IngestBatcher).
     public var ingestConcurrency = 3
+    /// Events the event API holds in memory waiting for the database; past it requests get 503 with
+    /// `Retry-After: 1` (see IngestBatcher). 50,000 is ten full requests, or several seconds of peak load.
+    public var maxQueuedEvents = 50_000
+    /// Seconds the HTTP handlers' connections wait to connect: while the database is away, requests should
+    /// be answered 503 at once rather than after libpq's 10 s.
+    public var connectTimeout = 2
     public var limits = EventLimits()
     public var logger = Logger(label: "blacklight.http")
 
