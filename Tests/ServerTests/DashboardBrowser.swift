@@ -51,7 +51,7 @@ enum DashboardBrowser {
             raise RuntimeError(f"JS error in {expr!r}: {r['exceptionDetails']}")
         return r.get("result", {}).get("value")
 
-    def wait_for(expr, timeout=25, what=None):
+    def wait_for(expr, timeout=90, what=None):  # a bound against hangs, generous for a loaded machine
         end = time.time() + timeout
         while time.time() < end:
             try:
