@@ -151,14 +151,13 @@ extension ExecutionHost {
     /// exactly when the step's memo is.
     func sendEvents(_ value: LuaValue, function: String) throws -> [LuaValue] {
         let (run, _) = try requireRun(function)
-        guard let active = run.current else {
+        guard run.current != nil else {
             throw EngineError.lua("\(function) must be called inside step.run (or use step.send_event) so the send is durable")
         }
         guard case .table(let t) = value else {
             throw EngineError.lua("\(function): expected an event {name = ..., data = {...}} or a list of them, got \(value.typeName)")
         }
         let list: [LuaValue] = t.array.isEmpty ? [value] : t.array
-        _ = active
         var ids: [LuaValue] = []
         for (i, item) in list.enumerated() {
             guard case .table(let e) = item, case .string(let name)? = e["name"], !name.isEmpty else {

@@ -60,12 +60,7 @@ extension ExecutionHost {
         }
         let output: JSONValue
         do {
-            output = try codec.encode(args[2])
-            let size = output.serialized().utf8.count
-            if size > context.limits.outputBytes {
-                throw MemoCodec.EncodeError(description: "it is \(Self.megabytes(size)) as JSON, over the "
-                    + "\(Self.megabytes(context.limits.outputBytes)) limit of a step output (store large data in a table and return its key)")
-            }
+            output = try context.storable(args[2], codec: codec, what: "a step output")
         } catch {
             try endStep(run: run, batch: batch, active: active, succeeded: false)
             let message = "step '\(active.key)' returned a value that cannot be stored: \(error)"

@@ -100,9 +100,7 @@ final class ExecutionHost {
     }
 
     func requireRun(_ function: String) throws -> (RunExecution, Batch) {
-        guard let context else {
-            throw EngineError.lua("\(function) is only available while a run executes (not when the script loads)")
-        }
+        let context = try requireContext(function)
         return (context.run, context.batch)
     }
 

@@ -58,12 +58,7 @@ struct Executor {
             case .returned(let values):
                 let value = values.first ?? .nil
                 do {
-                    let output = try host.codec.encode(value)
-                    let size = output.serialized().utf8.count
-                    if size > context.limits.outputBytes {
-                        throw MemoCodec.EncodeError(description: "it is \(ExecutionHost.megabytes(size)) as JSON, over the "
-                            + "\(ExecutionHost.megabytes(context.limits.outputBytes)) limit of a run output")
-                    }
+                    let output = try context.storable(value, codec: host.codec, what: "a run output")
                     return Outcome(record: RunRecord(id: claim.id, status: .completed, runAt: now(), attempt: claim.attempt,
                                                      output: output, error: nil, endedAt: now()),
                                    discardVM: false, startFailureHandler: nil)

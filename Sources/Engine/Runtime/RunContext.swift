@@ -1,5 +1,6 @@
 import BlacklightCore
 import Foundation
+import LuaHost
 import PGStore
 
 /// Everything the host API needs about the run executing now: the run, the batch transaction its writes go to
@@ -34,6 +35,17 @@ final class RunContext {
     /// Whether a `transaction = false` step may commit the batch and run outside it (not in dry runs and replays,
     /// whose transaction never commits).
     var canCommitMidway: Bool { batch.fence != nil }
+
+    /// `value` encoded as a memo, refused (with its size) when over the output limit. `what` names it in the message.
+    func storable(_ value: LuaValue, codec: MemoCodec, what: String) throws -> JSONValue {
+        let output = try codec.encode(value)
+        let size = output.serialized().utf8.count
+        if size > limits.outputBytes {
+            throw MemoCodec.EncodeError(description: "it is \(ExecutionHost.megabytes(size)) as JSON, over the "
+                + "\(ExecutionHost.megabytes(limits.outputBytes)) limit of \(what) (store large data in a table and return its key)")
+        }
+        return output
+    }
 
     /// Seconds the code about to run may take: a step's own limit (or the default), cut to what is left of the run.
     func timeLimit(step: Double?) -> (seconds: Double, isRunLimit: Bool) {

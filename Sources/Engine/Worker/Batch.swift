@@ -29,7 +29,7 @@ final class Batch {
     /// transaction): this batch must not write them.
     private(set) var lost: Set<String> = []
     /// Where to report a flush that had to be redone run by run.
-    var services: Logger?
+    var log: Logger?
     /// `SET LOCAL statement_timeout` for statements outside steps, applied at each BEGIN.
     var statementTimeout: Double?
 
@@ -131,7 +131,7 @@ final class Batch {
                 }
             }
             try conn.execScript("RELEASE SAVEPOINT bl_flush")
-            services?.warning("a batch flush failed (\(error.message)); stored run by run")
+            log?.warning("a batch flush failed (\(error.message)); stored run by run")
         }
     }
 

@@ -108,6 +108,7 @@ final class Worker {
         }
         let batch = Batch(conn: conn, fence: fence)
         batch.statementTimeout = settings.runLimits.stepTimeout
+        batch.log = services.log
         batch.pending = Set(ids)
         var started: Set<String> = []
         do {
@@ -170,8 +171,7 @@ final class Worker {
         let outcome = executor.execute(context, in: wvm)
         if context.usedSQL, batch.inTransaction {
             // Whatever the script changed in the session (set_config, SET LOCAL) must not reach the next run.
-            try batch.conn.resetSession()
-            try batch.conn.execScript("SET LOCAL statement_timeout = \(Batch.milliseconds(settings.runLimits.stepTimeout))")
+            try batch.conn.resetSession(then: "SET LOCAL statement_timeout = \(Batch.milliseconds(settings.runLimits.stepTimeout))")
         }
         if outcome.discardVM { cache.discard(function: claim.functionID, version: claim.version) }
         if outcome.leaseLost { return }

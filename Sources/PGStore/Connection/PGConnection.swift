@@ -55,9 +55,10 @@ public final class PGConnection {
 
     /// Undoes whatever session settings statements on this connection changed (`set_config(..., false)`, `SET LOCAL`
     /// inside the open transaction) and restores the ones the decoder relies on, in one round trip.
-    public func resetSession() throws(PGError) {
+    /// `then` is more fixed SQL for the same round trip (never built from values).
+    public func resetSession(then more: String? = nil) throws(PGError) {
         let check = conn.map { PQserverVersion($0) >= 140_000 } == true ? "; SET client_connection_check_interval = 2000" : ""
-        try execScript("RESET ALL; " + Self.sessionSetup + check)
+        try execScript("RESET ALL; " + Self.sessionSetup + check + (more.map { "; " + $0 } ?? ""))
     }
 
     /// True inside a transaction that a failed statement aborted: every statement but ROLLBACK (to a savepoint)
