@@ -119,9 +119,14 @@ if Context.environment["BLACKLIGHT_FUZZ"] == "1" {
             path: "Tests/FuzzTests",
             exclude: ["Corpus", "Properties", "Dictionaries"],
             sources: ["Checks", "Driver"],
-            // libFuzzer supplies main(); the driver only defines LLVMFuzzerTestOneInput.
             swiftSettings: [.unsafeFlags(["-sanitize=fuzzer", "-parse-as-library"])],
-            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer"])]
+            // libFuzzer without its main(): SwiftPM aliases main to the module's entry point when it
+            // links an executable, which clashes with the main that `-sanitize=fuzzer` links in. The
+            // driver's @main calls LLVMFuzzerRunDriver instead; bin/fuzz finds the archive with clang.
+            linkerSettings: [.unsafeFlags([
+                "-Xlinker", "--whole-archive", "-Xlinker", Context.environment["BLACKLIGHT_FUZZ_RUNTIME"] ?? "",
+                "-Xlinker", "--no-whole-archive", "-lstdc++",
+            ])]
         ))
     package.products.append(.executable(name: "blacklight-fuzz", targets: ["blacklight-fuzz"]))
 }

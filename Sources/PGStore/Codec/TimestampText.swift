@@ -20,9 +20,11 @@ enum TimestampText {
         if date == .distantPast { out.append(contentsOf: "-infinity".utf8); return true }
         guard representable.contains(date.timeIntervalSince1970) else { return false }
         let refMicros = (date.timeIntervalSinceReferenceDate * 1_000_000).rounded()
-        // Inside PostgreSQL's range microseconds fit an Int64 with room to spare.
-        let micros = (Int64(exactly: refMicros) ?? 0) &+ referenceOffset * 1_000_000
-        let (secs, frac) = floorDivMod(micros, 1_000_000)
+        // Microseconds since 2001 fit an Int64 across PostgreSQL's range; since 1970 they do not (its last
+        // 29 years, from 294247 AD, overflow), so the 1970 offset is added to whole seconds. Adding it to
+        // microseconds wrapped `ts: 9223978307200000` into a year-292277 BC text (found by fuzzing).
+        let (refSecs, frac) = floorDivMod(Int64(exactly: refMicros) ?? 0, 1_000_000)
+        let secs = refSecs + referenceOffset
         let (days, secOfDay) = floorDivMod(secs, 86_400)
         let (y, m, d) = civil(fromDays: days)
         let bc = y <= 0
@@ -104,7 +106,13 @@ enum TimestampText {
         else { return nil }
         let days = daysFromCivil(year: astronomicalYear, month: month, day: day)
         let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset - referenceOffset
-        return Date(timeIntervalSinceReferenceDate: Double(secs * 1_000_000 + micros) / 1_000_000)
+        // Whole microseconds keep a Date that was the nearest Double to one bit-for-bit. Past about
+        // 294247 AD (and for the 9-digit years the text allows) they overflow an Int64; there a Double
+        // cannot hold microseconds anyway. The overflow trapped on reading such a text (found by fuzzing).
+        let (scaled, overflow) = secs.multipliedReportingOverflow(by: 1_000_000)
+        let (total, carry) = scaled.addingReportingOverflow(micros)
+        if overflow || carry { return Date(timeIntervalSinceReferenceDate: Double(secs) + Double(micros) / 1_000_000) }
+        return Date(timeIntervalSinceReferenceDate: Double(total) / 1_000_000)
     }
 
     // MARK: - Calendar arithmetic (proleptic Gregorian, Howard Hinnant's days_from_civil / civil_from_days)

@@ -37,8 +37,11 @@ enum CronCheck {
         let next = expression.next(after: start)
         if let next {
             guard next > start else { throw FuzzFailure("next(after: \(start)) = \(next) is not after it") }
-            guard next.timeIntervalSince1970.truncatingRemainder(dividingBy: 60) == 0 else {
-                throw FuzzFailure("next(after: \(start)) = \(next) is not a whole minute")
+            // A whole minute on the wall clock: before time zones were standardised, offsets had seconds
+            // (Paris was +0:09:21), so the instant itself need not be a whole UTC minute.
+            let wall = next.timeIntervalSince1970 + Double(expression.timeZone.secondsFromGMT(for: next))
+            guard wall.truncatingRemainder(dividingBy: 60) == 0 else {
+                throw FuzzFailure("next(after: \(start)) = \(next) is not a whole minute in \(expression.timeZone.identifier)")
             }
             guard expression.previous(atOrBefore: next) == next else {
                 throw FuzzFailure("previous(atOrBefore: \(next)) = \(describe(expression.previous(atOrBefore: next))), not the tick itself")

@@ -1,25 +1,39 @@
-// The libFuzzer entry points (only in the BLACKLIGHT_FUZZ=1 build; see Package.swift and bin/fuzz).
-// One binary serves every target, chosen by FUZZ_TARGET: one build, and the checks are exactly the
-// ones the corpus replay test runs.
+// The libFuzzer driver (only in the BLACKLIGHT_FUZZ=1 build; see Package.swift and bin/fuzz). One
+// binary serves every target, chosen by FUZZ_TARGET: one build, and the checks are exactly the ones
+// the corpus replay test runs.
+//
+// main() is ours and hands over to libFuzzer's LLVMFuzzerRunDriver, rather than libFuzzer's own main:
+// SwiftPM links every executable with main aliased to the module's entry point, which a target
+// without one fails to link.
 import Foundation
 
+/// libFuzzer's entry for programs with their own main (compiler-rt, FuzzerInterface.h).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+/// Set once before libFuzzer starts, read only from its (single) fuzzing thread.
 nonisolated(unsafe) private var checker: FuzzChecker?
 
-@_cdecl("LLVMFuzzerInitialize")
-public func fuzzerInitialize(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
-) -> CInt {
-    let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
-    guard let name = ProcessInfo.processInfo.environment["FUZZ_TARGET"], let target = FuzzTarget(rawValue: name) else {
-        FileHandle.standardError.write(Data("set FUZZ_TARGET to one of: \(names)\n".utf8))
-        exit(2)
+@main
+enum FuzzDriver {
+    static func main() {
+        let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let name = ProcessInfo.processInfo.environment["FUZZ_TARGET"], let target = FuzzTarget(rawValue: name) else {
+            FileHandle.standardError.write(Data("set FUZZ_TARGET to one of: \(names)\n".utf8))
+            exit(2)
+        }
+        checker = FuzzChecker(target)
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
     }
-    checker = FuzzChecker(target)
-    return 0
 }
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+private func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let checker else { return 0 }
     do {
         try checker.check(UnsafeBufferPointer(start: data, count: data == nil ? 0 : size))
