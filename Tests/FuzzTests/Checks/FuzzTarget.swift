@@ -7,8 +7,10 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     case event
     /// CronExpression parsing, `next` and `previous`.
     case cron
-    /// DurationParser, DurationText, TimestampText and the API's `since`/`until` times.
+    /// DurationParser, DurationText, TimestampText, and times in milliseconds or seconds.
     case time
+    /// ISO times: the API's `since`/`until` and Lua's `time.parse` (Foundation's formatters, slower).
+    case dates
     /// JSON → Lua → JSON through MemoCodec and the LuaVM value bridge.
     case lua
 }
@@ -36,6 +38,7 @@ final class FuzzChecker {
         case .event: try EventPayloadCheck.check(input)
         case .cron: try CronCheck.check(input)
         case .time: try TimeCheck.check(input)
+        case .dates: try TimeCheck.checkDates(input)
         case .lua:
             if luaCheck == nil { luaCheck = try LuaBridgeCheck() }
             try luaCheck!.check(input)
