@@ -158,6 +158,9 @@ struct APIRoutes: Sendable {
     /// An ISO 8601 time or milliseconds since 1970.
     static func time(_ text: String, _ field: String) throws -> Date {
         if let ms = Double(text) { return Date(timeIntervalSince1970: ms / 1000) }
+        // Every form read below is ASCII, and Foundation's DateFormatter traps ("Incorrect range CFRange")
+        // on some other text, such as `2-1-ͫ\u{FFFD}…:20:0Z`: one request would stop the server (found by fuzzing).
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { throw badTime(field) }
         let f = ISO8601DateFormatter()
         if let d = f.date(from: text) { return d }
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -170,7 +173,11 @@ struct APIRoutes: Sendable {
             local.dateFormat = format
             if let d = local.date(from: text) { return d }
         }
-        throw APIError.badRequest("'\(field)' must be an ISO 8601 time (2026-01-31T12:00:00Z) or milliseconds since 1970")
+        throw badTime(field)
+    }
+
+    private static func badTime(_ field: String) -> APIError {
+        .badRequest("'\(field)' must be an ISO 8601 time (2026-01-31T12:00:00Z) or milliseconds since 1970")
     }
 }
 
