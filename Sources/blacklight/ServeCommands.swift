@@ -172,7 +172,7 @@ private func loadDemoOnFirstStart(project: ProjectOptions, url: String) throws {
     defer { conn.close() }
     guard try conn.query("SELECT count(*) FROM job_postings").rows.first?[0].intValue == 0 else { return }
     guard let dir = ONetData.locate(from: project.root) else {
-        log.warning("demo data not loaded: ../shared/data not found (set BLACKLIGHT_DATA_DIR)")
+        log.warning("demo data not loaded: the data/ folder (O*NET, SkillSpan) was not found next to the project or the executable (set BLACKLIGHT_DATA_DIR)")
         return
     }
     let demo = DemoData(data: try ONetData.load(dir))

@@ -13,17 +13,23 @@ enum ClaimQueries {
     /// `now()` rather than `clock_timestamp()` in the scan: it is stable within the statement, so the planner can
     /// bound the `runs_due` index scan with it instead of filtering every parked run (the claim runs in a
     /// transaction of its own, so `now()` is this statement's start).
+    /// The claim's own commit does not wait for its WAL flush (`synchronous_commit` off for this transaction
+    /// only): the batch's first synchronous commit flushes it too, since WAL is flushed in order. What a
+    /// server crash can lose is a claim whose batch never committed anything: the run is then claimed again
+    /// as if this claim had not happened, without an attempt counted, which is right for an attempt that
+    /// was lost with the server rather than stopped by the run.
     /// `$2` is the batch's fencing token: unique per claim, so a worker that lost a run can no longer write it.
     static let claim = """
-        WITH due AS (
-            SELECT id, locked_by IS NOT NULL AS stalled, locked_by AS previous_owner FROM blacklight.runs
+        WITH decided AS (
+            SELECT id, locked_by IS NOT NULL AS stalled, (locked_by IS NOT NULL AND attempt >= max_attempts) AS poisoned,
+                   started_at IS NULL AS first_start
+            FROM blacklight.runs
             WHERE status IN ('queued','running','sleeping','waiting') AND run_at <= now()
             ORDER BY run_at
             LIMIT $1
             FOR UPDATE SKIP LOCKED
-        ), decided AS (
-            SELECT due.*, (due.stalled AND r.attempt >= r.max_attempts) AS poisoned, r.started_at IS NULL AS first_start
-            FROM due JOIN blacklight.runs r ON r.id = due.id
+        ), async_commit AS (
+            SELECT set_config('synchronous_commit', 'off', true)
         )
         UPDATE blacklight.runs r
         SET status = CASE WHEN d.poisoned THEN 'failed' ELSE 'running' END,
@@ -42,7 +48,7 @@ enum ClaimQueries {
                         'stalled', true)
                     ELSE r.error END,
             started_at = coalesce(r.started_at, clock_timestamp()), ctx_now = coalesce(r.ctx_now, clock_timestamp())
-        FROM decided d WHERE r.id = d.id
+        FROM decided d, async_commit WHERE r.id = d.id
         RETURNING r.id, r.function_id, r.version, r.kind, r.parent_run_id, r.attempt, r.max_attempts, r.ctx_now,
                   r.created_at, r.started_at, r.concurrency_key, r.status, d.stalled, d.first_start,
                   (SELECT p.error FROM blacklight.runs p WHERE p.id = r.parent_run_id) AS parent_error,
