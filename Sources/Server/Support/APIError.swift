@@ -1,3 +1,4 @@
+import Engine
 import Hummingbird
 import PGStore
 
@@ -30,6 +31,8 @@ public struct APIError: Error, Sendable {
     /// nil for anything else (a 500).
     static func from(_ error: any Error) -> APIError? {
         if let api = error as? APIError { return api }
+        // A refused event (a field too long, a NUL, a time out of range): the client's input, so a 400 with the message.
+        if let engine = error as? EngineError, engine.code == .badInput { return APIError(.badRequest, engine.message) }
         if let pg = error as? PGError, pg.isUnavailable { return .databaseUnavailable }
         return nil
     }
