@@ -75,6 +75,20 @@ struct HostileInputTests {
         #expect(try h.count("SELECT count(*) FROM blacklight.events") == 0)
     }
 
+    @Test("a NUL in a query string or a path answers 400, not 500")
+    func nulInQueryOrPath() async throws {
+        let h = try await ServerHarness.start()
+        defer { Task { await h.stop() } }
+        for path in ["/api/runs?function=%00", "/api/events?name=a%00b", "/runs?event=%00"] {
+            let r = try await h.get(path)
+            #expect(r.status == 400, "\(path): \(r.status) \(r.text)")
+            #expect(r.text.contains("contains a NUL byte"), "\(path)")
+        }
+        // Path segments are not percent-decoded: "%00" is three characters, and no such run or event exists.
+        #expect(try await h.get("/api/events/%00").status == 404)
+        #expect(try await h.post("/api/runs/x%00/cancel").status == 404)
+    }
+
     @Test("regression: integers beyond Int64 and numbers beyond Double answer 400 instead of changing value")
     func lossyNumbersAreRefused() async throws {
         let h = try await ServerHarness.start(scripts: ["greet.lua": Scripts.greet])
