@@ -57,7 +57,7 @@ final class LoadClient {
         }
         var length = 0
         for line in lines.dropFirst() where line.lowercased().hasPrefix("content-length:") {
-            length = Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) ?? 0
+            length = Int(line.split(separator: ":").dropFirst().first?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
         }
         while pending.count < length { try fill() }
         let responseBody = Array(pending[0..<length])

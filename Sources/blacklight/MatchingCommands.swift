@@ -70,7 +70,7 @@ struct ImportCommand: ParsableCommand {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             do {
-                let value = try JSONValue.parse(trimmed)
+                let value = try JSONValue.parse(trimmed, exactNumbers: true)
                 guard case .object = value else { throw ValidationError("\(file):\(n + 1): each line must be a JSON object") }
                 objects.append(value)
             } catch let error as JSONError {

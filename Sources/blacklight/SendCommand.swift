@@ -16,7 +16,7 @@ struct SendCommand: ParsableCommand {
     func run() throws {
         let json: JSONValue
         do {
-            json = try JSONValue.parse(data)
+            json = try JSONValue.parse(data, exactNumbers: true)
         } catch {
             throw ValidationError("--data is not valid JSON: \(error)")
         }

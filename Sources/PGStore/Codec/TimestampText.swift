@@ -20,9 +20,12 @@ enum TimestampText {
         if date == .distantPast { out.append(contentsOf: "-infinity".utf8); return true }
         guard representable.contains(date.timeIntervalSince1970) else { return false }
         let refMicros = (date.timeIntervalSinceReferenceDate * 1_000_000).rounded()
-        // Inside PostgreSQL's range microseconds fit an Int64 with room to spare.
-        let micros = (Int64(exactly: refMicros) ?? 0) &+ referenceOffset * 1_000_000
-        let (secs, frac) = floorDivMod(micros, 1_000_000)
+        // Microseconds since 2001 fit an Int64 across PostgreSQL's range (to 294276 AD); since 1970 they do not
+        // (past 294247 AD), which is why the 1970 offset is added to the seconds, not to the microseconds: a
+        // `ts` of 9223978307200000 ms once wrapped around here and trapped in the digit arithmetic below.
+        guard let micros = Int64(exactly: refMicros) else { return false }
+        let (refSecs, frac) = floorDivMod(micros, 1_000_000)
+        let secs = refSecs + referenceOffset
         let (days, secOfDay) = floorDivMod(secs, 86_400)
         let (y, m, d) = civil(fromDays: days)
         let bc = y <= 0
@@ -104,7 +107,11 @@ enum TimestampText {
         else { return nil }
         let days = daysFromCivil(year: astronomicalYear, month: month, day: day)
         let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset - referenceOffset
-        return Date(timeIntervalSinceReferenceDate: Double(secs * 1_000_000 + micros) / 1_000_000)
+        // A nine-digit year (the most the scanner reads) overflows microseconds in an Int64: nil, not a trap.
+        let (scaled, o1) = secs.multipliedReportingOverflow(by: 1_000_000)
+        let (total, o2) = scaled.addingReportingOverflow(micros)
+        guard !o1, !o2 else { return nil }
+        return Date(timeIntervalSinceReferenceDate: Double(total) / 1_000_000)
     }
 
     // MARK: - Calendar arithmetic (proleptic Gregorian, Howard Hinnant's days_from_civil / civil_from_days)

@@ -76,6 +76,9 @@ struct APIRoutes: Sendable {
         let body = try await request.jsonBody()
         if let step = body["step"]?.stringValue ?? body["from_step"]?.stringValue {
             let output = body["output"]
+            if let (path, problem) = output?.unstorablePart(maxDepth: options.limits.maxDataDepth) {
+                throw APIError.badRequest("field 'output\(path)': \(problem)")
+            }
             let result = try await pool.run { try RunActions().rerun(id, fromStep: step, output: output, conn: $0) }
             switch result {
             case .noRun: throw APIError.notFound("run \(id)")
@@ -103,12 +106,11 @@ struct APIRoutes: Sendable {
 
     /// Same body and rules as the event API, answered the same way.
     func sendEvents(_ request: Request) async throws -> Response {
-        let body = try await request.jsonBody(limit: options.limits.maxRequestBytes)
         let events: [EventStore.Event]
-        do {
-            events = try EventPayload.parse(body, limits: options.limits)
-        } catch {
-            return EventRoutes.answer([], status: .badRequest, error: error.message)
+        switch EventRoutes.events(try await request.body.collect(upTo: options.limits.maxRequestBytes).readableBytesView,
+                                  limits: options.limits) {
+        case .success(let e): events = e
+        case .failure(let refusal): return EventRoutes.answer([], status: .badRequest, error: refusal.message)
         }
         let seed = EventIDSeed.random()
         return try await EventRoutes.store(events, ids: events.indices.map(seed.id(at:)), batcher: batcher)
@@ -128,6 +130,12 @@ struct APIRoutes: Sendable {
 
     func invoke(_ function: String, data: JSONValue) async throws -> Response {
         guard case .object = data else { throw APIError.badRequest("'data' must be a JSON object") }
+        // The same checks as any event's data: this one is stored as a `blacklight/invoke` event.
+        do {
+            try EventStore.Event(name: "blacklight/invoke", data: data).validate(index: 0, limits: options.limits)
+        } catch {
+            throw APIError.badRequest(error.message)
+        }
         let result = try await pool.run { try RunActions().invoke(function, data: data, conn: $0) }
         switch result {
         case .noFunction: throw APIError.notFound("active function \(function)")
@@ -155,9 +163,16 @@ struct APIRoutes: Sendable {
         return n
     }
 
-    /// An ISO 8601 time or milliseconds since 1970.
+    /// An ISO 8601 time or milliseconds since 1970, in years 1 to 9999 (TimeBounds: `nan` or a year past 9999 is
+    /// refused, not read as 1970 or handed to the database encoder).
     static func time(_ text: String, _ field: String) throws -> Date {
-        if let ms = Double(text) { return Date(timeIntervalSince1970: ms / 1000) }
+        if let ms = Double(text) {
+            do {
+                return try TimeBounds.date(millis: ms)
+            } catch {
+                throw APIError.badRequest("'\(field)': \(error.message)")
+            }
+        }
         let f = ISO8601DateFormatter()
         if let d = f.date(from: text) { return d }
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

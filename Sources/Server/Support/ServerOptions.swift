@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Logging
 
@@ -37,14 +38,4 @@ public struct ServerOptions: Sendable {
         o.signingKey = env["INNGEST_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         return o
     }
-}
-
-/// Limits of the event API.
-public struct EventLimits: Sendable {
-    /// Serialized size of one event.
-    public var maxEventBytes = 512 * 1024
-    public var maxEvents = 5_000
-    /// Whole request body; past it the request is refused before parsing.
-    public var maxRequestBytes = 64 * 1024 * 1024
-    public init() {}
 }
