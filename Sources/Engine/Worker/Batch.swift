@@ -48,7 +48,13 @@ final class Batch {
         guard let fence, !pending.isEmpty else { return }
         let held = try conn.query(ClaimQueries.relock, [.array(pending.map { .text($0) }), .text(fence.token)])
         let kept = Set(held.rows.compactMap { $0["id"].stringValue })
-        for id in pending where !kept.contains(id) { lost.insert(id) }
+        let taken = pending.subtracting(kept)
+        if !taken.isEmpty {
+            lost.formUnion(taken)
+            // Operators should see it: this worker was too slow or cut off for its lease, and another took over.
+            log?.warning("lease lost: another worker took over \(taken.count) run(s) this batch had not finished; nothing more is written for them",
+                         metadata: ["runs": .string(taken.sorted().joined(separator: ","))])
+        }
         pending = kept
     }
 

@@ -18,43 +18,10 @@ enum ClaimQueries {
     /// server crash can lose is a claim whose batch never committed anything: the run is then claimed again
     /// as if this claim had not happened, without an attempt counted, which is right for an attempt that
     /// was lost with the server rather than stopped by the run.
+    /// The statement lives in `blacklight.claim_runs` (0004_ingest_and_claim_plans.sql) for its planner setting.
     /// `$2` is the batch's fencing token: unique per claim, so a worker that lost a run can no longer write it.
     static let claim = """
-        WITH decided AS (
-            SELECT id, locked_by IS NOT NULL AS stalled, (locked_by IS NOT NULL AND attempt >= max_attempts) AS poisoned,
-                   started_at IS NULL AS first_start
-            FROM blacklight.runs
-            WHERE status IN ('queued','running','sleeping','waiting') AND run_at <= now()
-            ORDER BY run_at
-            LIMIT $1
-            FOR UPDATE SKIP LOCKED
-        ), async_commit AS (
-            SELECT set_config('synchronous_commit', 'off', true)
-        )
-        UPDATE blacklight.runs r
-        SET status = CASE WHEN d.poisoned THEN 'failed' ELSE 'running' END,
-            attempt = CASE WHEN d.stalled AND NOT d.poisoned THEN r.attempt + 1 ELSE r.attempt END,
-            locked_by = CASE WHEN d.poisoned THEN NULL ELSE $2 END,
-            run_at = CASE WHEN d.poisoned THEN clock_timestamp() ELSE clock_timestamp() + make_interval(secs => $3) END,
-            ended_at = CASE WHEN d.poisoned THEN clock_timestamp() ELSE r.ended_at END,
-            error = CASE WHEN d.poisoned THEN jsonb_build_object(
-                        'message', format('the run stopped its worker (a crash, a hang or a lost database connection) in '
-                                          || 'each of its %s attempts; it is failed so that it cannot stop another',
-                                          r.max_attempts),
-                        'stalled', true)
-                    WHEN d.stalled THEN jsonb_build_object(
-                        'message', format('attempt %s stopped its worker (a crash, a hang or a lost database connection)',
-                                          r.attempt),
-                        'stalled', true)
-                    ELSE r.error END,
-            started_at = coalesce(r.started_at, clock_timestamp()), ctx_now = coalesce(r.ctx_now, clock_timestamp())
-        FROM decided d, async_commit WHERE r.id = d.id
-        RETURNING r.id, r.function_id, r.version, r.kind, r.parent_run_id, r.attempt, r.max_attempts, r.ctx_now,
-                  r.created_at, r.started_at, r.concurrency_key, r.status, d.stalled, d.first_start,
-                  (SELECT p.error FROM blacklight.runs p WHERE p.id = r.parent_run_id) AS parent_error,
-                  (SELECT jsonb_build_object('id', e.id, 'name', e.name, 'data', e.data,
-                                             'ts', (extract(epoch FROM e.ts) * 1000)::bigint)
-                   FROM blacklight.events e WHERE e.id = r.event_id) AS event
+        SELECT * FROM blacklight.claim_runs($1::int, $2::text, $3::float8)
         """
 
     /// Locks the rows of runs a batch still holds at the start of each of its transactions; a run whose
