@@ -23,7 +23,7 @@ struct FunctionsCommand: ParsableCommand {
                 let def = config.flatMap(WorkflowDefinition.init(config:))
                 let triggers = (def?.triggers ?? []).map { t -> String in
                     switch t {
-                    case .event(let name, _): return "event \(name)"
+                    case .event(let name, _, _): return "event \(name)"
                     case .cron(let e, let tz, _): return "cron \(e)" + (tz.map { " \($0)" } ?? "")
                     }
                 }.joined(separator: ", ")
