@@ -38,7 +38,7 @@ struct MetricsTests {
     @Test func countersMoveAsEventsAreIngestedAndRunsEnd() async throws {
         // Counters are per process and the tests share one: a function id of this test's own, and deltas.
         let tag = "m" + UUID().uuidString.prefix(8).lowercased()
-        let ok = "metered-\(tag)", bad = "failing-\(tag)"
+        let ok = "metered-\(tag)", bad = "failing-\(tag)", nap = "napping-\(tag)"
         let h = try await ServerHarness.start(scripts: [
             "ok.lua": """
                 return workflow {
@@ -52,11 +52,27 @@ struct MetricsTests {
                   run = function(ctx, step) return step.run("boom", function() error("no") end) end,
                 }
                 """,
+            "nap.lua": """
+                return workflow {
+                  id = "\(nap)", triggers = { { event = "test/\(nap)" } },
+                  run = function(ctx, step) step.sleep("nap", "1h") return 1 end,
+                }
+                """,
         ], engine: true)
         defer { Task { await h.stop() } }
         let before = Self.value(try await h.get("/metrics").text, "blacklight_events_ingested_total") ?? 0
         let sent = try await h.post("/e/k", #"[{"name":"test/\#(ok)"},{"name":"test/\#(ok)"},{"name":"test/\#(ok)"},{"name":"test/\#(bad)"}]"#)
         #expect(sent.status == 200)
+        // A run cancelled through the REST API counts as cancelled.
+        let napping = try await h.post("/api/functions/\(nap)/invoke", #"{"data":{}}"#)
+        let napRun = try #require(napping.json["run_id"]?.stringValue)
+        let port = h.port
+        try await BlockingHTTP.onOwnThread {
+            try Poll.until("the \(nap) run to sleep") {
+                try BlockingHTTP.request("GET", port: port, "/api/runs/\(napRun)").json["status"]?.stringValue == "sleeping"
+            }
+        }
+        #expect(try await h.post("/api/runs/\(napRun)/cancel").status == 200)
 
         func series(_ name: String, _ function: String) -> String { "\(name){function=\"\(function)\"}" }
         let expected: [(String, Double)] = [
@@ -64,8 +80,8 @@ struct MetricsTests {
             (series("blacklight_step_duration_seconds_count", ok), 3),
             (series("blacklight_runs_started_total", bad), 1), (series("blacklight_runs_retried_total", bad), 1),
             (series("blacklight_runs_failed_total", bad), 1), (series("blacklight_step_duration_seconds_count", bad), 2),
+            (series("blacklight_runs_started_total", nap), 1), (series("blacklight_runs_cancelled_total", nap), 1),
         ]
-        let port = h.port
         let text = try await BlockingHTTP.onOwnThread {
             var text = ""
             try Poll.until("the counters of \(ok) and \(bad) on /metrics") {

@@ -26,6 +26,11 @@ public enum EngineMetrics {
         if count > 0 { Counter(label: eventsIngested).increment(by: count) }
     }
 
+    /// A run cancelled through the REST API or the dashboard (the worker counts the runs it cancels itself).
+    public static func cancelled(function: String) {
+        count(runsCancelled, function: function, 1)
+    }
+
     static func count(_ label: String, function: String, _ n: Int) {
         if n > 0 { Counter(label: label, dimensions: [("function", function)]).increment(by: n) }
     }
