@@ -74,9 +74,10 @@ enum BlockingHTTP {
     }
 
     /// `request` on a thread of its own, for async tests: blocking one of the few cooperative threads could starve
-    /// the server under test, whose handlers need them.
+    /// the server under test, whose handlers need them. 60 s, as URLSession waits: with every suite running at once
+    /// on a loaded machine an answer took over 10 s.
     static func send(_ method: String, port: Int, _ path: String, body: String = "", headers: [String: String] = [:]) async throws -> Reply {
-        try await onOwnThread { try request(method, port: port, path, body: body, headers: headers) }
+        try await onOwnThread { try request(method, port: port, path, body: body, headers: headers, timeout: 60) }
     }
 
     /// Runs blocking work (requests, `Poll.until`) from an async test without holding a cooperative thread.

@@ -13,7 +13,7 @@ struct LoginRoutes: Sendable {
     init(options: ServerOptions, pool: DatabasePool) {
         self.options = options
         self.pool = pool
-        limiter = LoginRateLimiter(limit: options.loginAttemptsPerMinute)
+        limiter = LoginRateLimiter(limit: options.loginAttempts, window: options.loginAttemptWindow)
     }
 
     func register<Context: RemoteAddressRequestContext>(on router: Router<Context>) {

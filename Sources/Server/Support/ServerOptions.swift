@@ -16,8 +16,10 @@ public struct ServerOptions: Sendable {
     public var signingKey: String?
     /// Seconds a dashboard session lasts after sign-in; the server refuses it afterwards, whatever the cookie says.
     public var sessionLifetime: Double = 12 * 3600
-    /// Sign-in attempts (`POST /login`) allowed per client address and minute; past it 429 with Retry-After.
-    public var loginAttemptsPerMinute = 10
+    /// Sign-in attempts (`POST /login`) allowed per client address in `loginAttemptWindow` seconds; past it 429 with
+    /// Retry-After.
+    public var loginAttempts = 10
+    public var loginAttemptWindow: Double = 60
     /// Database connections for HTTP work; each is one blocking libpq connection.
     public var poolSize = 8
     /// Event-API database calls in flight at once; requests arriving meanwhile are sent together in the
