@@ -72,10 +72,18 @@ enum DashboardBrowser {
         target = send("Target.createTarget", {"url": "about:blank"}, use_session=False)["targetId"]
         session[0] = send("Target.attachToTarget", {"targetId": target, "flatten": True}, use_session=False)["sessionId"]
         send("Page.enable"); send("Runtime.enable")
+        # Every page records what the Content-Security-Policy blocked (an inline handler, an inline style, ...).
+        send("Page.addScriptToEvaluateOnNewDocument", {"source":
+             "window.__csp = []; document.addEventListener('securitypolicyviolation', "
+             "e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));"})
+        violations = []
+        def check_csp():
+            violations.extend(js("window.__csp || []") or [])
         for path, marker in [("/functions", "#functions"), ("/runs", "#runs"), ("/events", "#events")]:
             goto(path)
             wait_for(f"!!document.querySelector({json.dumps(marker)})", what=marker)
             result[path] = js("document.title")
+            check_csp()
             if path == "/runs":
                 result["runs_rows"] = js("document.querySelectorAll('#runs tbody tr').length")
         # Send an event from the Events page with the JSON editor.
@@ -83,6 +91,7 @@ enum DashboardBrowser {
         js("document.getElementById('ev-name').value = 'test/greet'")
         js("document.getElementById('ev-data').value = '{\"name\": \"<b>chromium</b>\"}'")
         js("document.getElementById('ev-send').click()")
+        check_csp()
         wait_for("location.pathname.startsWith('/events/')", what="the new event's page")
         result["event_page"] = js("location.pathname")
         wait_for("!!document.querySelector('.run-row[data-status=\"completed\"]')", what="the run to complete")
@@ -93,11 +102,16 @@ enum DashboardBrowser {
         result["run_status"] = js("document.querySelector('.status').textContent")
         result["run_output"] = js("document.getElementById('run-output').textContent")
         result["bold_injected"] = js("document.querySelectorAll('main b').length")
+        # The timeline bars are placed by app.js (no inline style under the policy).
+        result["bars_placed"] = js("[...document.querySelectorAll('#steps .bar')].every(b => b.style.width.endsWith('%'))")
+        check_csp()
         shot = send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
         with open(os.path.join(outdir, "run-page.png"), "wb") as f:
             f.write(base64.b64decode(shot["data"]))
         goto("/runs")
         result["runs_page_has_run"] = js(f"!!document.querySelector('#runs a[href=\"{run_href}\"]')")
+        check_csp()
+        result["csp_violations"] = violations
         print(json.dumps(result))
     except Exception as e:
         print(json.dumps({"error": str(e), "partial": result}))

@@ -41,6 +41,10 @@ public struct EventStore {
                 .array(events.map { $0.ts.map { .timestamp($0) } ?? .null }),
                 .array(ids.map { .text($0) }),
             ])
-        return r.rows.first?["ids"].arrayValue?.compactMap(\.stringValue) ?? []
+        let stored = r.rows.first?["ids"].arrayValue?.compactMap(\.stringValue) ?? []
+        // Inside a caller's transaction that later rolls back these were counted anyway: the counter is of work
+        // done, not a ledger (the table is the ledger).
+        EngineMetrics.ingested(stored.count)
+        return stored
     }
 }

@@ -14,10 +14,13 @@ struct RunActions {
             let updated = try conn.query("""
                 UPDATE blacklight.runs SET status = 'cancelled', ended_at = clock_timestamp(), locked_by = NULL,
                     error = jsonb_build_object('message', 'cancelled')
-                WHERE id = $1 AND status IN ('queued','running','sleeping','waiting') RETURNING status
+                WHERE id = $1 AND status IN ('queued','running','sleeping','waiting') RETURNING function_id
                 """, [.text(id)])
-            if !updated.rows.isEmpty {
+            if let row = updated.rows.first {
                 try conn.exec("DELETE FROM blacklight.waits WHERE run_id = $1", [.text(id)])
+                // Counted before the commit: a cancel whose commit fails is counted anyway (rare, and a counter is
+                // not a ledger).
+                EngineMetrics.cancelled(function: row["function_id"].stringValue ?? "")
                 return ("cancelled", true)
             }
             let current = try conn.query("SELECT status FROM blacklight.runs WHERE id = $1", [.text(id)])

@@ -18,10 +18,14 @@ enum Assets {
         form.filters{display:flex;gap:8px;flex-wrap:wrap;margin-bottom:12px}.row{display:flex;gap:8px;align-items:center;flex-wrap:wrap}
         .timeline{position:relative;height:14px;background:#f0f2f6;border-radius:4px;min-width:160px}.bar{position:absolute;top:2px;height:10px;border-radius:3px;background:#5b8def}
         .bar.failed{background:#e05a5a}.bar.sleeping,.bar.waiting{background:#e6b450}dl.meta{display:grid;grid-template-columns:140px 1fr;gap:4px 12px;margin:0}dt{color:#6a7385}
-        details summary{cursor:pointer}.pager{margin-top:12px}.hidden{display:none}
+        details summary{cursor:pointer}.pager{margin-top:12px}.hidden{display:none}.col-timeline{width:30%}
+        form.signout{margin-left:auto}form.signout button{background:transparent;color:#b8c0d0;border-color:#3a3f4b}
         """
 
-    /// Small helpers the pages call from their buttons; the pages work without them for reading.
+    /// Small helpers behind the pages' buttons; the pages work without them for reading. The pages carry no inline
+    /// handlers or styles (the Content-Security-Policy allows neither): a button names its action in `data-action`,
+    /// a JSON editor its message element in `data-check`, a timeline bar its position in `data-left`/`data-width`,
+    /// and the listeners below, on the document, serve what a live region re-renders too.
     static let js = """
         "use strict";
         async function bl(method, path, body) {
@@ -70,13 +74,31 @@ enum Assets {
           document.querySelectorAll("[data-live]").forEach(el => {
             const tick = async () => {
               if (!document.hidden) {
-                try { const r = await fetch(el.dataset.live, {credentials: "same-origin"}); if (r.ok) { const html = await r.text(); if (html !== el.innerHTML) { el.innerHTML = html; } } } catch (e) {}
+                try { const r = await fetch(el.dataset.live, {credentials: "same-origin"}); if (r.ok) { const html = await r.text(); if (html !== el.blShown) { el.blShown = html; el.innerHTML = html; blBars(el); } } } catch (e) {}
               }
               setTimeout(tick, 1500);
             };
             setTimeout(tick, 1500);
           });
         }
-        document.addEventListener("DOMContentLoaded", blLive);
+        const blActions = {
+          "send-event": b => blSendEvent(),
+          "replay": b => blReplay(b.dataset.event),
+          "invoke": b => blInvoke(b.dataset.fn, b.dataset.area, b.dataset.out),
+          "run-schedule": b => blRunSchedule(b.dataset.schedule),
+          "cancel": b => blCancel(b.dataset.run),
+          "rerun": b => blRerun(b.dataset.run),
+          "rerun-from": b => blRerunFrom(b.dataset.run, b.dataset.step, b.dataset.area),
+        };
+        document.addEventListener("click", e => {
+          const b = e.target.closest("[data-action]");
+          if (b && blActions[b.dataset.action]) { e.preventDefault(); blActions[b.dataset.action](b); }
+        });
+        document.addEventListener("input", e => { if (e.target.dataset && e.target.dataset.check) { blCheck(e.target, e.target.dataset.check); } });
+        // Style set from script is not inline markup, so the policy's style-src 'self' allows it.
+        function blBars(root) {
+          root.querySelectorAll(".bar[data-left]").forEach(b => { b.style.left = b.dataset.left + "%"; b.style.width = b.dataset.width + "%"; });
+        }
+        document.addEventListener("DOMContentLoaded", () => { blBars(document); blLive(); });
         """
 }

@@ -29,8 +29,8 @@ enum FunctionsPage {
             let loadError = f["load_error"].flatMap { $0.isNull ? nil : $0 }
             let area = "invoke-\(i)", out = "invoke-out-\(i)"
             let invoke = version == nil ? "<span class=\"muted\">retired</span>" : """
-                <details><summary>Invoke</summary><textarea id="\(area)" oninput="blCheck(this, '\(out)')" spellcheck="false">{}</textarea>
-                <button class="primary" data-fn="\(HTML.escape(id))" onclick="blInvoke(this.dataset.fn, '\(area)', '\(out)')">Run with this data</button>
+                <details><summary>Invoke</summary><textarea id="\(area)" data-check="\(out)" spellcheck="false">{}</textarea>
+                <button class="primary" data-action="invoke" data-fn="\(HTML.escape(id))" data-area="\(area)" data-out="\(out)">Run with this data</button>
                 <span id="\(out)" class="error"></span></details>
                 """
             body += """
@@ -48,7 +48,7 @@ enum FunctionsPage {
                     return "<tr><td class=\"mono\">\(HTML.escape(sid))</td><td><code>\(HTML.escape(s["cron"]?.stringValue ?? ""))</code></td>"
                         + "<td>\(HTML.time(s["last_tick"]))</td><td>\(HTML.time(s["next_tick"]))</td>"
                         + "<td>\(lastError(s))</td>"
-                        + "<td><button data-schedule=\"\(HTML.escape(sid))\" onclick=\"blRunSchedule(this.dataset.schedule)\">Run now</button></td></tr>"
+                        + "<td><button data-action=\"run-schedule\" data-schedule=\"\(HTML.escape(sid))\">Run now</button></td></tr>"
                 }.joined() + "</tbody></table>"
         }
         return Layout.page(title: "Functions", active: "Functions", body: body)
