@@ -19,15 +19,28 @@ enum ClaimQueries {
     /// as if this claim had not happened, without an attempt counted, which is right for an attempt that
     /// was lost with the server rather than stopped by the run.
     /// `$2` is the batch's fencing token: unique per claim, so a worker that lost a run can no longer write it.
+    ///
+    /// Paused functions (migration 0005): a due run of a paused function is parked (run_at 'infinity', its due
+    /// time kept in parked_run_at) instead of started, and is not returned. `paused` is read only when the claim
+    /// found due runs, as one probe of the partial index `functions_paused` (empty unless something is paused),
+    /// so an unpaused queue pays nothing measurable. It is read `FOR SHARE`: a resume updates the function's row
+    /// first, so a claim that already holds the share lock finishes parking before the resume looks for parked
+    /// runs, and a claim that comes later re-reads the row after the resume commits (READ COMMITTED rechecks a
+    /// locked row's condition) and starts the run; no run can be parked after its function's resume.
     static let claim = """
-        WITH decided AS (
+        WITH paused AS MATERIALIZED (
+            SELECT id FROM blacklight.functions WHERE paused_at IS NOT NULL FOR SHARE
+        ), decided AS (
             SELECT id, locked_by IS NOT NULL AS stalled, (locked_by IS NOT NULL AND attempt >= max_attempts) AS poisoned,
-                   started_at IS NULL AS first_start
+                   started_at IS NULL AS first_start, function_id IN (SELECT id FROM paused) AS parked
             FROM blacklight.runs
             WHERE status IN ('queued','running','sleeping','waiting') AND run_at <= now()
             ORDER BY run_at
             LIMIT $1
             FOR UPDATE SKIP LOCKED
+        ), park AS (
+            UPDATE blacklight.runs r SET parked_run_at = r.run_at, run_at = 'infinity'
+            FROM decided d WHERE r.id = d.id AND d.parked
         ), async_commit AS (
             SELECT set_config('synchronous_commit', 'off', true)
         )
@@ -48,7 +61,7 @@ enum ClaimQueries {
                         'stalled', true)
                     ELSE r.error END,
             started_at = coalesce(r.started_at, clock_timestamp()), ctx_now = coalesce(r.ctx_now, clock_timestamp())
-        FROM decided d, async_commit WHERE r.id = d.id
+        FROM decided d, async_commit WHERE r.id = d.id AND NOT d.parked
         RETURNING r.id, r.function_id, r.version, r.kind, r.parent_run_id, r.attempt, r.max_attempts, r.ctx_now,
                   r.created_at, r.started_at, r.concurrency_key, r.status, d.stalled, d.first_start,
                   (SELECT p.error FROM blacklight.runs p WHERE p.id = r.parent_run_id) AS parent_error,
@@ -96,13 +109,14 @@ enum ClaimQueries {
     /// claim transactions a second) for as long as that batch ran. So due rows are read with
     /// `SKIP LOCKED`, and only due rows: the lock costs a transaction id and a WAL flush, and a row not
     /// yet due cannot be held by a claim. Both halves are one step on `runs_due` (`now()` rather than
-    /// `clock_timestamp()` so the bound is an Index Cond, not a filter over every parked run).
+    /// `clock_timestamp()` so the bound is an Index Cond, not a filter over every parked run). Runs of paused
+    /// functions (run_at 'infinity') are never due.
     static let nextDue = """
         SELECT extract(epoch FROM least(
             (SELECT run_at FROM blacklight.runs WHERE status IN ('queued','running','sleeping','waiting') AND run_at <= now()
              ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED),
             (SELECT run_at FROM blacklight.runs WHERE status IN ('queued','running','sleeping','waiting') AND run_at > now()
-             ORDER BY run_at LIMIT 1)
+               AND run_at < 'infinity' ORDER BY run_at LIMIT 1)
         ) - clock_timestamp())::float8 AS wait
         """
 
