@@ -19,6 +19,7 @@ enum Assets {
         .timeline{position:relative;height:14px;background:#f0f2f6;border-radius:4px;min-width:160px}.bar{position:absolute;top:2px;height:10px;border-radius:3px;background:#5b8def}
         .bar.failed{background:#e05a5a}.bar.sleeping,.bar.waiting{background:#e6b450}dl.meta{display:grid;grid-template-columns:140px 1fr;gap:4px 12px;margin:0}dt{color:#6a7385}
         details summary{cursor:pointer}.pager{margin-top:12px}.hidden{display:none}
+        .waiting-for{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;background:#f1e4ff;color:#5b2a8c}
         """
 
     /// Small helpers the pages call from their buttons; the pages work without them for reading.
@@ -62,6 +63,38 @@ enum Assets {
           const body = {step};
           if (text !== "") { const [v, err] = blJSON(text); if (err) { alert("invalid JSON: " + err); return; } body.output = v; }
           try { const j = await bl("POST", "/api/runs/" + encodeURIComponent(id) + "/rerun", body); location.href = "/runs/" + encodeURIComponent(j.run_id); }
+          catch (e) { alert(e.message); }
+        }
+        // Bulk cancel/replay of the runs matching the filter form: a dry run first, whose count the person
+        // confirms; only then the action itself.
+        function blBulkFilter() {
+          const body = {};
+          new FormData(document.querySelector("form.filters")).forEach((v, k) => { if (v !== "") { body[k] = v; } });
+          return body;
+        }
+        function blBulkDone(text) {
+          document.getElementById("bulk-confirm").classList.add("hidden");
+          blShow("bulk-result", text);
+        }
+        async function blBulk(action) {
+          const body = blBulkFilter();
+          blBulkDone("");
+          try {
+            const dry = await bl("POST", "/api/runs/" + action, Object.assign({dry_run: true}, body));
+            if (dry.count === 0) { blShow("bulk-result", "No runs to " + action + "."); return; }
+            const verb = action === "cancel" ? "Cancel" : "Replay";
+            blShow("bulk-question", verb + " " + dry.count + " run" + (dry.count === 1 ? "" : "s") + "?");
+            document.getElementById("bulk-confirm").classList.remove("hidden");
+            document.getElementById("bulk-yes").onclick = async () => {
+              try {
+                const j = await bl("POST", "/api/runs/" + action, body);
+                blBulkDone((action === "cancel" ? "Cancelled " : "Replayed ") + j.count + " runs.");
+              } catch (e) { blBulkDone(e.message); }
+            };
+          } catch (e) { blShow("bulk-result", e.message); }
+        }
+        async function blPause(fn, pause) {
+          try { await bl("POST", "/api/functions/" + encodeURIComponent(fn) + (pause ? "/pause" : "/resume")); location.reload(); }
           catch (e) { alert(e.message); }
         }
         // Live updates: a page marks a region with data-live="URL"; its HTML is refetched every 1.5 s while
