@@ -21,10 +21,14 @@ public struct FunctionPause {
                 try conn.exec("UPDATE blacklight.functions SET paused_at = clock_timestamp() WHERE id = $1", [.text(id)])
             }
             // Park what exists now in one statement; the claim parks whatever becomes due later. Running runs
-            // are left to finish (their run_at is their lease).
+            // are left to finish (their run_at is their lease). SKIP LOCKED: a run a claim holds right now is
+            // started or parked by that claim, and waiting for it here deadlocked (measured in PauseTests: the
+            // claim, holding the run, waited for this transaction's lock on the function's row).
             try conn.exec("""
                 UPDATE blacklight.runs SET parked_run_at = run_at, run_at = 'infinity'
-                WHERE function_id = $1 AND status IN ('queued','sleeping','waiting') AND run_at < 'infinity'
+                WHERE id IN (SELECT id FROM blacklight.runs
+                             WHERE function_id = $1 AND status IN ('queued','sleeping','waiting') AND run_at < 'infinity'
+                             FOR NO KEY UPDATE SKIP LOCKED)
                 """, [.text(id)])
             let waiting = try conn.query("""
                 SELECT count(*) FROM blacklight.runs WHERE function_id = $1 AND status IN ('queued','running','sleeping','waiting')
@@ -34,22 +38,29 @@ public struct FunctionPause {
         }
     }
 
-    /// Takes the function's row lock before looking for parked runs: a claim parking runs of it holds the row
-    /// `FOR SHARE` until it commits, so once the lock is ours every such parking is visible to the next
-    /// statement, and claims after it see the function unpaused (see `ClaimQueries.claim`).
+    /// Two transactions. The first unpauses: its update of the function's row waits for every claim holding the
+    /// row `FOR SHARE` (one parking runs of it), and a claim that comes later re-reads the row after the commit
+    /// and starts the runs (see `ClaimQueries.claim`), so once it commits no run of the function is parked any
+    /// more. The second puts every parked run back at its due time; it holds no lock on the function's row while
+    /// it waits for runs a claim holds (one transaction deadlocked: the claim, holding a run, waited for the row).
+    /// Resume again if the second was cut short: parked runs of an unpaused function wait for it.
     public func resume(_ id: String, conn: PGConnection) throws -> Outcome {
-        try conn.transaction { () throws -> Outcome in
-            guard let wasPaused = try lockFunction(id, conn: conn) else { return .noFunction }
+        let wasPaused = try conn.transaction { () throws -> Bool? in
+            guard let wasPaused = try lockFunction(id, conn: conn) else { return nil }
             if wasPaused {
                 try conn.exec("UPDATE blacklight.functions SET paused_at = NULL WHERE id = $1", [.text(id)])
             }
-            let resumed = try conn.exec("""
-                UPDATE blacklight.runs SET run_at = coalesce(parked_run_at, clock_timestamp()), parked_run_at = NULL
-                WHERE function_id = $1 AND status IN ('queued','running','sleeping','waiting') AND run_at = 'infinity'
-                """, [.text(id)])
-            try conn.exec("SELECT pg_notify('blacklight_runs', '')")
-            return .done(changed: wasPaused, runs: resumed)
+            return wasPaused
         }
+        guard let wasPaused else { return .noFunction }
+        // Not if it was paused again meanwhile: then its runs stay parked.
+        let resumed = try conn.exec("""
+            UPDATE blacklight.runs SET run_at = coalesce(parked_run_at, clock_timestamp()), parked_run_at = NULL
+            WHERE function_id = $1 AND status IN ('queued','running','sleeping','waiting') AND run_at = 'infinity'
+              AND NOT EXISTS (SELECT 1 FROM blacklight.functions WHERE id = $1 AND paused_at IS NOT NULL)
+            """, [.text(id)])
+        try conn.exec("SELECT pg_notify('blacklight_runs', '')")
+        return .done(changed: wasPaused, runs: resumed)
     }
 
     /// Whether the function is paused now, with its row locked until the transaction ends; nil when there is no
