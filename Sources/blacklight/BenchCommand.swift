@@ -8,7 +8,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print their figures.",
         subcommands: [EngineBench.self, ReloadBench.self, HTTPBench.self, ChaosBench.self, MatchingBench.self, VectorBench.self,
-                     PruneBench.self, IdleBench.self, MetricsBench.self])
+                     PruneBench.self, IdleBench.self, MetricsBench.self,
+                     ReplayBench.self])
 }
 
 /// `blacklight bench reload`: save → active and deploy → every worker swapped.

@@ -2,7 +2,13 @@
 /// (NUL-separated JSON on file descriptors 3 and 4), so clicking and typing need no websocket client
 /// and no third-party package. The test writes it to a file and runs it against Debian's chromium.
 enum DashboardBrowser {
-    static let script = #"""
+    /// The driver around a scenario: `scenario` is Python (indented 4 spaces in the text, inside the driver's `try`) that
+    /// uses `goto`, `js`, `wait_for` and `send`, and fills `result`, printed as JSON at the end.
+    static func with(_ scenario: String) -> String { prelude + "\n" + scenario + "\n" + postlude }
+
+    static let script = with(sendAnEvent)
+
+    static let prelude = #"""
     import base64, json, os, subprocess, sys, tempfile, time
 
     base, outdir = sys.argv[1], sys.argv[2]
@@ -79,6 +85,9 @@ enum DashboardBrowser {
         violations = []
         def check_csp():
             violations.extend(js("window.__csp || []") or [])
+    """#
+
+    static let sendAnEvent = #"""
         for path, marker in [("/functions", "#functions"), ("/runs", "#runs"), ("/events", "#events")]:
             goto(path)
             wait_for(f"!!document.querySelector({json.dumps(marker)})", what=marker)
@@ -110,6 +119,9 @@ enum DashboardBrowser {
             f.write(base64.b64decode(shot["data"]))
         goto("/runs")
         result["runs_page_has_run"] = js(f"!!document.querySelector('#runs a[href=\"{run_href}\"]')")
+    """#
+
+    static let postlude = #"""
         check_csp()
         result["csp_violations"] = violations
         print(json.dumps(result))

@@ -18,8 +18,17 @@ enum ClaimQueries {
     /// server crash can lose is a claim whose batch never committed anything: the run is then claimed again
     /// as if this claim had not happened, without an attempt counted, which is right for an attempt that
     /// was lost with the server rather than stopped by the run.
-    /// The statement lives in `blacklight.claim_runs` (0004_ingest_and_claim_plans.sql) for its planner setting.
+    /// The statement lives in `blacklight.claim_runs` (0004_ingest_and_claim_plans.sql, replaced in
+    /// 0005_pause_functions.sql) for its planner setting.
     /// `$2` is the batch's fencing token: unique per claim, so a worker that lost a run can no longer write it.
+    ///
+    /// Paused functions (migration 0005): a due run of a paused function is parked (run_at 'infinity', its due
+    /// time kept in parked_run_at) instead of started, and is not returned. `paused` is read only when the claim
+    /// found due runs, as one probe of the partial index `functions_paused` (empty unless something is paused),
+    /// so an unpaused queue pays nothing measurable. It is read `FOR SHARE`: a resume updates the function's row
+    /// first, so a claim that already holds the share lock finishes parking before the resume looks for parked
+    /// runs, and a claim that comes later re-reads the row after the resume commits (READ COMMITTED rechecks a
+    /// locked row's condition) and starts the run; no run can be parked after its function's resume.
     static let claim = """
         SELECT * FROM blacklight.claim_runs($1::int, $2::text, $3::float8)
         """
@@ -63,13 +72,14 @@ enum ClaimQueries {
     /// claim transactions a second) for as long as that batch ran. So due rows are read with
     /// `SKIP LOCKED`, and only due rows: the lock costs a transaction id and a WAL flush, and a row not
     /// yet due cannot be held by a claim. Both halves are one step on `runs_due` (`now()` rather than
-    /// `clock_timestamp()` so the bound is an Index Cond, not a filter over every parked run).
+    /// `clock_timestamp()` so the bound is an Index Cond, not a filter over every parked run). Runs of paused
+    /// functions (run_at 'infinity') are never due.
     static let nextDue = """
         SELECT extract(epoch FROM least(
             (SELECT run_at FROM blacklight.runs WHERE status IN ('queued','running','sleeping','waiting') AND run_at <= now()
              ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED),
             (SELECT run_at FROM blacklight.runs WHERE status IN ('queued','running','sleeping','waiting') AND run_at > now()
-             ORDER BY run_at LIMIT 1)
+               AND run_at < 'infinity' ORDER BY run_at LIMIT 1)
         ) - clock_timestamp())::float8 AS wait
         """
 

@@ -28,7 +28,7 @@ enum RunPage {
             "<a href=\"/runs/\(HTML.component(r["id"]?.stringValue ?? ""))\">\(HTML.escape(r["kind"]?.stringValue ?? "")) \(HTML.escape(r["id"]?.stringValue ?? ""))</a> \(HTML.status(r["status"]?.stringValue ?? ""))"
         }.joined(separator: "<br>")
         var out = """
-            <div class="row"><h1>Run <span class="mono">\(HTML.escape(id))</span></h1> \(HTML.status(status))</div>
+            <div class="row"><h1>Run <span class="mono">\(HTML.escape(id))</span></h1> \(HTML.status(status))\(HTML.waitingFor(run["waiting_for"]))</div>
             <section class="card"><dl class="meta">
             <dt>Function</dt><dd><a href="/runs?function=\(HTML.component(run["function_id"]?.stringValue ?? ""))">\(HTML.escape(run["function_id"]?.stringValue ?? ""))</a>\(run["kind"]?.stringValue == "on_failure" ? " (on_failure handler)" : "")</dd>
             <dt>Version</dt><dd class="mono">\(HTML.escape(run["version"]?.stringValue ?? ""))</dd>
