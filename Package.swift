@@ -19,6 +19,8 @@ let package = Package(
         // Prometheus text by /metrics: a scrape then costs the same whatever the tables hold.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        // One target, no dependencies: property tests in FuzzTests at the cost of a few seconds of build.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
         // System libraries: headers and link flags come from pkg-config; apt names the packages.
@@ -87,6 +89,53 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "PGStore", "LuaHost", "BlacklightCore", "TestSupport"]),
+        // The fuzz targets' checks (Checks/) replayed over the committed corpus (Corpus/), plus property tests.
+        .testTarget(
+            name: "FuzzTests",
+            dependencies: [
+                "BlacklightCore", "LuaHost", "Engine", "PGStore", "Server",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            exclude: ["Driver", "Corpus", "Dictionaries"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// MARK: Fuzzing (bin/fuzz)
+//
+// `bin/fuzz` builds with BLACKLIGHT_FUZZ=1 into its own scratch path (.build/fuzz), so nothing below
+// touches the normal build: there the libFuzzer driver does not exist and no target is instrumented.
+// The driver compiles the same Checks/ sources as FuzzTests, so the fuzzer and the corpus replay in
+// the test command check one and the same thing; as SwiftPM refuses two targets sharing sources, the
+// test target steps aside in this mode.
+if Context.environment["BLACKLIGHT_FUZZ"] == "1" {
+    // Coverage instrumentation for the code under test only: instrumenting NIO and Hummingbird too
+    // would make libFuzzer scan their counters after every input for no gain. -enable-testing lets
+    // the checks reach internal entry points (EventPayload, TimestampText, MemoCodec) as tests do.
+    let instrumented: Set<String> = ["BlacklightCore", "LuaHost", "PGStore", "Engine", "Server"]
+    for target in package.targets where instrumented.contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=fuzzer", "-enable-testing"])]
+    }
+    for target in package.targets where target.name == "CLuaBridge" {
+        target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(["-fsanitize=fuzzer-no-link"])]
+    }
+    package.targets.removeAll { $0.name == "FuzzTests" }
+    package.targets.append(
+        .executableTarget(
+            name: "blacklight-fuzz",
+            dependencies: ["BlacklightCore", "LuaHost", "Engine", "PGStore", "Server"],
+            path: "Tests/FuzzTests",
+            exclude: ["Corpus", "Properties", "Dictionaries"],
+            sources: ["Checks", "Driver"],
+            swiftSettings: [.unsafeFlags(["-sanitize=fuzzer", "-parse-as-library"])],
+            // libFuzzer without its main(): SwiftPM aliases main to the module's entry point when it
+            // links an executable, which clashes with the main that `-sanitize=fuzzer` links in. The
+            // driver's @main calls LLVMFuzzerRunDriver instead; bin/fuzz finds the archive with clang.
+            linkerSettings: [.unsafeFlags([
+                "-Xlinker", "--whole-archive", "-Xlinker", Context.environment["BLACKLIGHT_FUZZ_RUNTIME"] ?? "",
+                "-Xlinker", "--no-whole-archive", "-lstdc++",
+            ])]
+        ))
+    package.products.append(.executable(name: "blacklight-fuzz", targets: ["blacklight-fuzz"]))
+}

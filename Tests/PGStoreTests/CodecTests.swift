@@ -108,6 +108,20 @@ struct CodecTests {
         }
     }
 
+    /// Regression (found by fuzzing, issue 10): an event `ts` of 9223978307200000 ms lies inside PostgreSQL's
+    /// range, but its microseconds since 1970 wrapped around Int64 in `append` (written as a year-292277 BC
+    /// text), and reading a time that far out, or a 9-digit year, trapped on the same overflow.
+    @Test func timestampsNearPostgresLimitRoundTrip() {
+        for seconds in [9_223_978_307_200.0, 9_224_318_015_999, 9_223_372_036_855, -210_866_803_200] {
+            var out: [UInt8] = []
+            #expect(TimestampText.append(Date(timeIntervalSince1970: seconds), to: &out))
+            let back = out.withUnsafeBufferPointer(TimestampText.parse)?.timeIntervalSince1970
+            #expect(back.map { abs($0 - seconds) < 0.01 } == true, "\(seconds) → \(String(decoding: out, as: UTF8.self))")
+        }
+        // A 9-digit year (PostgreSQL never writes one) is refused, not a trap.
+        #expect(Array("999999999-12-31 23:59:59.999999+00".utf8).withUnsafeBufferPointer(TimestampText.parse) == nil)
+    }
+
     @Test func numbers() {
         func int(_ s: String) -> Int64? {
             var b = Array(s.utf8)
