@@ -73,6 +73,12 @@ public struct RunFilter: Sendable, Equatable {
                 throw EngineError(.badInput, "'\(field)': \(error.message)", context: field)
             }
         }
+        // Every form read below is ASCII, and Foundation's DateFormatter traps ("Incorrect range CFRange") on some
+        // other text, such as `2-1-\u{36B}\u{FFFD}…:20:0Z`: one request would stop the server (found by fuzzing).
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else {
+            throw EngineError(.badInput, "'\(field)' must be an ISO 8601 time (2026-01-31T12:00:00Z), a date (2026-01-31) or milliseconds since 1970",
+                              context: field)
+        }
         let iso = ISO8601DateFormatter()
         if let d = iso.date(from: text) { return try bounded(d) }
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
