@@ -2,6 +2,7 @@
 -- matches against every active job, replacing the old set atomically.
 local rules = require("matching")
 local texts = require("texts")
+local ids = require("ids")
 
 return workflow {
   id = "generate-candidate-matches",
@@ -17,7 +18,8 @@ return workflow {
       if c == nil then
         error(step.non_retriable("candidate " .. tostring(data.candidate_id) .. " does not exist"))
       end
-      if c.tenant_id ~= data.tenant_id then
+      -- The app sends tenant_id as an integer; candidates.tenant_id is text.
+      if not ids.same(c.tenant_id, data.tenant_id) then
         error(step.non_retriable("candidate " .. tostring(data.candidate_id) .. " belongs to tenant '" .. c.tenant_id ..
                                  "', not '" .. tostring(data.tenant_id) .. "'"))
       end

@@ -1,6 +1,7 @@
 -- job-match/refresh-candidate {candidate_id, tenant_id}: recompute the scores of the candidate's
 -- existing matches and drop those now below the store threshold.
 local rules = require("matching")
+local ids = require("ids")
 
 return workflow {
   id = "refresh-candidate-matches",
@@ -12,7 +13,7 @@ return workflow {
     step.run("validate-candidate", function()
       local c = db.one("SELECT tenant_id FROM candidates WHERE id = $1", data.candidate_id)
       if c == nil then error(step.non_retriable("candidate " .. tostring(data.candidate_id) .. " does not exist")) end
-      if c.tenant_id ~= data.tenant_id then
+      if not ids.same(c.tenant_id, data.tenant_id) then
         error(step.non_retriable("candidate " .. tostring(data.candidate_id) .. " belongs to another tenant"))
       end
     end)

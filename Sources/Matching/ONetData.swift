@@ -1,7 +1,7 @@
 import Foundation
 
 /// Reads the O*NET 29.2 files (tab-separated, one header row, CRLF, no quoting) and SkillSpan job
-/// postings from ../shared/data. O*NET: USDOL/ETA, CC BY 4.0. SkillSpan: Zhang et al. 2022, MIT.
+/// postings from the repository's `data/` folder (see data/DATA_SOURCES.md). O*NET: USDOL/ETA, CC BY 4.0. SkillSpan: Zhang et al. 2022, MIT.
 public struct ONetData: Sendable {
     public struct Role: Sendable {
         public var code: String
@@ -23,18 +23,17 @@ public struct ONetData: Sendable {
     public var roles: [Role]
     public var postings: [Posting]
 
-    /// Finds the data folder: $BLACKLIGHT_DATA_DIR, or shared/data next to (or above) the project.
+    /// Finds the data folder: $BLACKLIGHT_DATA_DIR, else the repository's `data/` (under the project
+    /// root, or above the running executable, which lives in the repository's `.build/`).
     public static func locate(from root: URL) -> URL? {
         if let env = ProcessInfo.processInfo.environment["BLACKLIGHT_DATA_DIR"] { return URL(fileURLWithPath: env) }
-        var dir = root
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("shared/data")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("onet").path) { return candidate }
-            let sibling = dir.deletingLastPathComponent().appendingPathComponent("shared/data")
-            if FileManager.default.fileExists(atPath: sibling.appendingPathComponent("onet").path) { return sibling }
+        var candidates = [root.appendingPathComponent("data")]
+        var dir = (Bundle.main.executableURL ?? root).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(dir.appendingPathComponent("data"))
             dir = dir.deletingLastPathComponent()
         }
-        return nil
+        return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("onet/Occupation Data.txt").path) }
     }
 
     public static func load(_ dir: URL) throws -> ONetData {

@@ -17,21 +17,32 @@ public enum BlacklightServer {
         databaseURL: String, options: ServerOptions, services: [any Service] = [],
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
+        ProcessMetrics.start()
+        if options.dev && !LoopbackHost.isLoopback(host: options.host) {
+            options.logger.warning("""
+                DEV MODE ON A NON-LOOPBACK ADDRESS (\(options.host)): no keys are checked. Only requests addressed to \
+                127.0.0.1, localhost or [::1] are answered (a port forward works; other hosts get 403). To serve other \
+                hosts, run `blacklight serve` with INNGEST_EVENT_KEY and INNGEST_SIGNING_KEY.
+                """)
+        }
         let pool = DatabasePool(url: databaseURL, size: options.poolSize, connectTimeout: options.connectTimeout)
-        let router = Router()
+        let metrics = Metrics(url: databaseURL, connectTimeout: options.connectTimeout)
+        let router = Router(context: ServerRequestContext.self)
+        router.middlewares.add(SecurityHeaders())
         router.middlewares.add(ErrorMiddleware())
-        router.middlewares.add(AuthMiddleware(options: options))
+        if options.dev { router.middlewares.add(DevSiteGuard()) }
+        router.middlewares.add(AuthMiddleware(options: options, pool: pool))
         let batcher = IngestBatcher(pool: pool, maxInFlight: options.ingestConcurrency, maxQueuedEvents: options.maxQueuedEvents)
         EventRoutes(pool: pool, options: options, batcher: batcher).register(on: router)
         APIRoutes(pool: pool, options: options, batcher: batcher).register(on: router)
-        OpsRoutes(pool: pool).register(on: router)
-        LoginRoutes(options: options).register(on: router)
+        OpsRoutes(pool: pool, metrics: metrics).register(on: router)
+        LoginRoutes(options: options, pool: pool).register(on: router)
         DashboardRoutes(pool: pool).register(on: router)
         let logger = options.logger
         return Application(
             router: router,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "blacklight"),
-            services: services + [PoolCloser(pool: pool)],
+            services: services + [PoolCloser(close: { pool.close(); metrics.close() })],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? options.port) },
             logger: logger)
     }
@@ -39,10 +50,10 @@ public enum BlacklightServer {
 
 /// Closes the database pool when the service group shuts down (after the server stopped accepting).
 struct PoolCloser: Service {
-    let pool: DatabasePool
+    let close: @Sendable () -> Void
     func run() async throws {
         try? await gracefulShutdown()
-        pool.close()
+        close()
     }
 }
 

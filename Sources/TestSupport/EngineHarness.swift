@@ -15,12 +15,18 @@ public final class Harness {
     private var workerInstance: InProcessWorker?
 
     /// `migrations` run on the template once per key (e.g. the app's tables for matching tests).
-    public init(scripts: [String: String] = [:], plugins: [String: String] = [:], setupSQL: String? = nil,
-                migrations: [Migrator] = [], templateKey: String = "engine") throws {
-        url = try TestDatabase.fresh(prepare: { conn in
+    public convenience init(scripts: [String: String] = [:], plugins: [String: String] = [:], setupSQL: String? = nil,
+                            migrations: [Migrator] = [], templateKey: String = "engine") throws {
+        let url = try TestDatabase.fresh(prepare: { conn in
             _ = try EngineMigrations.migrator().migrate(conn)
             for m in migrations { _ = try m.migrate(conn) }
         }, templateKey: templateKey)
+        try self.init(url: url, scripts: scripts, plugins: plugins, setupSQL: setupSQL)
+    }
+
+    /// The same on a database of the caller's (e.g. on a scratch cluster), which must be migrated already.
+    public init(url: String, scripts: [String: String] = [:], plugins: [String: String] = [:], setupSQL: String? = nil) throws {
+        self.url = url
         conn = try PGConnection(url: url)
         root = FileManager.default.temporaryDirectory.appendingPathComponent("bl-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("scripts"), withIntermediateDirectories: true)

@@ -17,5 +17,9 @@ public enum Poll {
 public struct PollTimeout: Error, CustomStringConvertible {
     public let what: String
     public let seconds: Double
+    public init(what: String, seconds: Double) {
+        self.what = what
+        self.seconds = seconds
+    }
     public var description: String { "gave up waiting after \(Int(seconds)) s for: \(what)" }
 }

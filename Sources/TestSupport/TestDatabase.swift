@@ -63,6 +63,26 @@ public enum TestDatabase {
         return cluster
     }
 
+    /// A scratch cluster that also listens on `addresses` and trusts clients from `clientNetworks` (CIDR, e.g.
+    /// "198.18.0.2/32"), for tests that reach it over another interface (a network namespace's veth pair). The
+    /// addresses must be configured before `start()`. Not started.
+    public static func scratchCluster(_ name: String, listenOn addresses: [String], trusting clientNetworks: [String],
+                                      settings: [String: String] = [:]) throws -> EmbeddedCluster {
+        var all = settings
+        all["listen_addresses"] = (["127.0.0.1"] + addresses).joined(separator: ",")
+        // initdb's pg_hba.conf only trusts the local socket and loopback; a file of our own replaces it. It lives in
+        // the cluster's folder, which start() gives to the server's OS user; the file stays readable by everyone.
+        let directory = TestCleanup.runDirectory.appendingPathComponent("scratch-\(sanitized(name))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let hba = directory.appendingPathComponent("pg_hba.conf")
+        let lines = ["local all all trust", "host all all 127.0.0.1/32 trust", "host all all ::1/128 trust"]
+            + clientNetworks.map { "host all all \($0) trust" }
+        try (lines.joined(separator: "\n") + "\n").write(to: hba, atomically: true, encoding: .utf8)
+        _ = chmod(hba.path, 0o644)
+        all["hba_file"] = hba.path
+        return scratchCluster(name, settings: all)
+    }
+
     // MARK: - Internals
 
     private struct State {

@@ -6,7 +6,8 @@ import PGStore
 
 struct FunctionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "functions", abstract: "Inspect functions.", subcommands: [List.self, History.self])
+        commandName: "functions", abstract: "Inspect, pause and resume functions.",
+        subcommands: [List.self, History.self, PauseFunctionCommand.self, ResumeFunctionCommand.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List functions with their active version and triggers, and scripts that failed to load.")
@@ -16,21 +17,22 @@ struct FunctionsCommand: ParsableCommand {
             let db = try project.openDatabase()
             defer { db.close() }
             let conn = db.conn
-            let rows = try conn.query("SELECT id, active_version, config, deployed_at, file FROM blacklight.functions ORDER BY id")
+            let rows = try conn.query("SELECT id, active_version, config, deployed_at, file, paused_at IS NOT NULL AS paused FROM blacklight.functions ORDER BY id")
             print("FUNCTION                        VERSION           DEPLOYED              TRIGGERS")
             for row in rows.rows {
                 let config = row["config"].jsonText.flatMap { try? JSONValue.parse($0) }
                 let def = config.flatMap(WorkflowDefinition.init(config:))
                 let triggers = (def?.triggers ?? []).map { t -> String in
                     switch t {
-                    case .event(let name, _): return "event \(name)"
+                    case .event(let name, _, _): return "event \(name)"
                     case .cron(let e, let tz, _): return "cron \(e)" + (tz.map { " \($0)" } ?? "")
                     }
                 }.joined(separator: ", ")
                 let version = row["active_version"].stringValue ?? "retired"
                 let deployed = row["deployed_at"].dateValue.map { ISO8601DateFormatter().string(from: $0) } ?? "-"
                 print(RunFormatting.pad(row["id"].stringValue ?? "", 30) + "  " + RunFormatting.pad(version, 16) + "  "
-                      + RunFormatting.pad(deployed, 20) + "  " + triggers + "  (" + (row["file"].stringValue ?? "") + ")")
+                      + RunFormatting.pad(deployed, 20) + "  " + triggers + "  (" + (row["file"].stringValue ?? "") + ")"
+                      + (row["paused"].boolValue == true ? "  PAUSED" : ""))
             }
             let errors = try conn.query("SELECT file, line, message FROM blacklight.load_errors ORDER BY file")
             for row in errors.rows {

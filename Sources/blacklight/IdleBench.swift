@@ -30,6 +30,8 @@ struct IdleBench: ParsableCommand {
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         child.arguments = ["serve", "--database-url", url, "--dir", project.root.path, "--port", "0", "--host", "127.0.0.1",
                            "--workers", String(workers)]
+        // A server of its own on loopback: the dev server's rules (no keys) instead of making up keys.
+        child.environment = ProcessInfo.processInfo.environment.merging(["INNGEST_DEV": "1"]) { _, new in new }
         child.standardOutput = out
         child.standardError = out
         try child.run()

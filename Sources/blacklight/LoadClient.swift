@@ -35,12 +35,13 @@ final class LoadClient {
         try send("POST", path: path, host: host, body: body)
     }
 
-    func get(path: String, host: String) throws -> (status: Int, body: [UInt8]) {
-        try send("GET", path: path, host: host, body: [])
+    func get(path: String, host: String, headers: [String: String] = [:]) throws -> (status: Int, body: [UInt8]) {
+        try send("GET", path: path, host: host, body: [], headers: headers)
     }
 
-    private func send(_ method: String, path: String, host: String, body: [UInt8]) throws -> (status: Int, body: [UInt8]) {
-        let head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+    private func send(_ method: String, path: String, host: String, body: [UInt8], headers: [String: String] = [:]) throws -> (status: Int, body: [UInt8]) {
+        let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
+        let head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\n\(extra)Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
         try writeAll(Array(head.utf8) + body)
         // Headers.
         var headerEnd: Int?
@@ -57,7 +58,7 @@ final class LoadClient {
         }
         var length = 0
         for line in lines.dropFirst() where line.lowercased().hasPrefix("content-length:") {
-            length = Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) ?? 0
+            length = Int(line.split(separator: ":").dropFirst().first?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
         }
         while pending.count < length { try fill() }
         let responseBody = Array(pending[0..<length])

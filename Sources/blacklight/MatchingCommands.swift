@@ -16,7 +16,7 @@ struct MatchingBench: ParsableCommand {
     @Option(help: "New jobs in the jobs/imported event.") var newJobs = 1_000
 
     func run() throws {
-        guard let dir = ONetData.locate(from: project.root) else { throw ValidationError("../shared/data not found (set BLACKLIGHT_DATA_DIR)") }
+        guard let dir = ONetData.locate(from: project.root) else { throw ValidationError("the data/ folder (O*NET, SkillSpan) was not found next to the project or the executable (set BLACKLIGHT_DATA_DIR)") }
         let data = try ONetData.load(dir)
         let (baseURL, cluster) = try project.database()
         defer { cluster?.stop() }
@@ -70,7 +70,7 @@ struct ImportCommand: ParsableCommand {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             do {
-                let value = try JSONValue.parse(trimmed)
+                let value = try JSONValue.parse(trimmed, exactNumbers: true)
                 guard case .object = value else { throw ValidationError("\(file):\(n + 1): each line must be a JSON object") }
                 objects.append(value)
             } catch let error as JSONError {

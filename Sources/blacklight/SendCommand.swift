@@ -16,7 +16,7 @@ struct SendCommand: ParsableCommand {
     func run() throws {
         let json: JSONValue
         do {
-            json = try JSONValue.parse(data)
+            json = try JSONValue.parse(data, exactNumbers: true)
         } catch {
             throw ValidationError("--data is not valid JSON: \(error)")
         }
@@ -31,7 +31,8 @@ struct SendCommand: ParsableCommand {
 
 struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "runs", abstract: "Inspect runs.", subcommands: [List.self, Show.self])
+        commandName: "runs", abstract: "Inspect, cancel and replay runs.",
+        subcommands: [List.self, Show.self, CancelRunsCommand.self, ReplayRunsCommand.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List recent runs.")

@@ -25,12 +25,16 @@ struct DevCommand: ParsableCommand {
 /// Where the HTTP server (event API, REST API, dashboard, metrics) listens.
 struct HTTPOptions: ParsableArguments {
     @Option(help: "HTTP port (event API, REST API, dashboard, metrics).") var port = 8288
-    @Option(help: "Address to listen on (dev: 127.0.0.1, serve: 0.0.0.0).") var host: String?
+    @Option(help: "Address to listen on (dev, and serve with INNGEST_DEV=1: 127.0.0.1; serve: 0.0.0.0).") var host: String?
     @Option(help: "Events the event API queues in memory for the database; past it requests get 503.")
     var maxQueuedEvents = ServerOptions().maxQueuedEvents
 
     func options(dev: Bool, defaultHost: String) -> ServerOptions {
-        var o = ServerOptions.fromEnvironment(dev: dev)
+        options(base: ServerOptions.fromEnvironment(dev: dev), defaultHost: defaultHost)
+    }
+
+    func options(base: ServerOptions, defaultHost: String) -> ServerOptions {
+        var o = base
         o.port = port
         o.host = host ?? defaultHost
         o.maxQueuedEvents = max(1, maxQueuedEvents)
@@ -40,7 +44,9 @@ struct HTTPOptions: ParsableArguments {
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Load scripts/, then run workers and the cron scheduler.")
+        commandName: "serve",
+        abstract: "Load scripts/, then run workers, the cron scheduler and the HTTP server.",
+        discussion: "Needs INNGEST_EVENT_KEY and INNGEST_SIGNING_KEY, or INNGEST_DEV=1 for the dev server's rules (no keys, loopback only).")
 
     @OptionGroup var project: ProjectOptions
     @Option(help: "Worker threads.") var workers = 2
@@ -49,8 +55,13 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var http: HTTPOptions
 
     func run() throws {
+        // Fails closed: without both keys (and without INNGEST_DEV=1) nothing starts, not even the database work.
+        let options = try http.options(base: ServerOptions.forServe(), defaultHost: ServerOptions.devRequested() ? "127.0.0.1" : "0.0.0.0")
+        if options.dev {
+            project.logger.warning("INNGEST_DEV=1: serve runs with the dev server's rules: no keys, loopback requests only")
+        }
         try serve(project: project, workers: workers, scheduler: true, loadScripts: true, watch: watch,
-                  leaseSeconds: lease.leaseSeconds, http: http.options(dev: false, defaultHost: "0.0.0.0"))
+                  leaseSeconds: lease.leaseSeconds, http: options)
     }
 }
 
@@ -111,12 +122,6 @@ private func serve(project: ProjectOptions, workers: Int, scheduler: Bool, loadS
     defer { watching.stop() }
     if var http {
         http.logger = log
-        if !http.dev && http.eventKeys.isEmpty {
-            log.warning("INNGEST_EVENT_KEY is not set: the event API accepts any key")
-        }
-        if !http.dev && http.signingKey == nil {
-            log.warning("INNGEST_SIGNING_KEY is not set: the REST API and dashboard refuse every request")
-        }
         let host = http.host
         let app = BlacklightServer.buildApplication(
             databaseURL: url, options: http, services: [EngineService(process: process, log: log)],
@@ -172,7 +177,7 @@ private func loadDemoOnFirstStart(project: ProjectOptions, url: String) throws {
     defer { conn.close() }
     guard try conn.query("SELECT count(*) FROM job_postings").rows.first?[0].intValue == 0 else { return }
     guard let dir = ONetData.locate(from: project.root) else {
-        log.warning("demo data not loaded: ../shared/data not found (set BLACKLIGHT_DATA_DIR)")
+        log.warning("demo data not loaded: the data/ folder (O*NET, SkillSpan) was not found next to the project or the executable (set BLACKLIGHT_DATA_DIR)")
         return
     }
     let demo = DemoData(data: try ONetData.load(dir))

@@ -114,8 +114,9 @@ struct DeployProcessTests {
         for round in 1...2 {
             // Pretend the last tick was long ago, then run two schedulers at once.
             try h.conn.exec("UPDATE blacklight.schedules SET last_tick = now() - interval '1 hour'")
-            let args = ["serve", "--database-url", h.url, "--dir", h.root.path, "--workers", "1"]
-            let p1 = try Child(args), p2 = try Child(args)
+            // Port 0: the two must not compete for 8288. INNGEST_DEV=1: serve needs keys otherwise.
+            let args = ["serve", "--database-url", h.url, "--dir", h.root.path, "--workers", "1", "--port", "0"]
+            let p1 = try Child(args, env: ["INNGEST_DEV": "1"]), p2 = try Child(args, env: ["INNGEST_DEV": "1"])
             #expect(try waitFor(20) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE function_id = 'rescrape' AND status = 'completed'").intValue ?? 0 >= Int64(round) })
             Thread.sleep(forTimeInterval: 1.2)
             p1.terminate()

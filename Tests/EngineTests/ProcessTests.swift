@@ -169,8 +169,9 @@ struct ProcessTests {
         try h.load()
         // Pretend the last tick was an hour ago: 60 ticks were missed while nothing ran.
         try h.conn.exec("UPDATE blacklight.schedules SET last_tick = now() - interval '1 hour'")
-        let args = ["serve", "--database-url", h.url, "--dir", h.root.path, "--workers", "1"]
-        let procs = try (0..<3).map { _ in try Child(args) }
+        // Port 0: the three must not compete for 8288. INNGEST_DEV=1: serve needs keys otherwise.
+        let args = ["serve", "--database-url", h.url, "--dir", h.root.path, "--workers", "1", "--port", "0"]
+        let procs = try (0..<3).map { _ in try Child(args, env: ["INNGEST_DEV": "1"]) }
         defer { procs.forEach { $0.terminate() } }
         let fired = try wait(20) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'").intValue ?? 0 >= 1 }
         #expect(fired)

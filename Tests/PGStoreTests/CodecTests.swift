@@ -85,6 +85,23 @@ struct CodecTests {
         #expect(writeTimestamp(-62_135_683_200_000_000) == "0001-12-31 00:00:00.000000+00 BC")
     }
 
+    /// Regression (issue 10): 9223978307200 s since 1970 is inside PostgreSQL's range, but its microseconds since
+    /// 1970 are past Int64: the encoder wrapped around and trapped in its digit arithmetic, stopping the server.
+    @Test func timestampsNearPostgresMaximumEncodeWithoutTrapping() {
+        var out: [UInt8] = []
+        #expect(TimestampText.append(Date(timeIntervalSince1970: 9_223_978_307_200), to: &out))
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.hasPrefix("2942") && text.hasSuffix("+00"), "\(text)")
+        var last: [UInt8] = []
+        #expect(TimestampText.append(Date(timeIntervalSince1970: 9_224_318_015_999), to: &last))
+        // A Double holds microseconds this far out only to about a millisecond.
+        #expect(String(decoding: last, as: UTF8.self).hasPrefix("294276-12-31 23:59:5"))
+        var past: [UInt8] = []
+        #expect(!TimestampText.append(Date(timeIntervalSince1970: 9_224_318_016_000), to: &past) && past.isEmpty)
+        // A nine-digit year overflows microseconds: nil, not a trap.
+        #expect(parseTimestamp("999999999-01-01 00:00:00+00") == nil)
+    }
+
     @Test func writtenTimestampsParseBack() {
         for m: Int64 in [0, 1, -1, 1_234_567_890_123_456, -62_135_596_800_000_000, 253_402_300_799_000_000] {
             #expect(parseTimestamp(writeTimestamp(m)) == m)
@@ -101,7 +118,8 @@ struct CodecTests {
             let back = out.withUnsafeBufferPointer(TimestampText.parse)?.timeIntervalSince1970
             #expect(back.map { abs($0 - seconds) < 0.01 } == true, "\(seconds) → \(String(decoding: out, as: UTF8.self))")
         }
-        #expect(Array("999999999-12-31 23:59:59.999999+00".utf8).withUnsafeBufferPointer(TimestampText.parse) != nil)
+        // A 9-digit year (PostgreSQL never writes one) is refused, not a trap.
+        #expect(Array("999999999-12-31 23:59:59.999999+00".utf8).withUnsafeBufferPointer(TimestampText.parse) == nil)
     }
 
     @Test func numbers() {

@@ -35,9 +35,15 @@ enum BlockingHTTP {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw Failure(description: "cannot connect to 127.0.0.1:\(port)") }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
+        // A test may send its own Host (a foreign one, a missing one: "").
+        if let host = headers.first(where: { $0.key.lowercased() == "host" })?.value {
+            if !host.isEmpty { head += "Host: \(host)\r\n" }
+        } else {
+            head += "Host: 127.0.0.1\r\n"
+        }
         if !body.isEmpty { head += "Content-Type: application/json\r\n" }
-        for (k, v) in headers { head += "\(k): \(v)\r\n" }
+        for (k, v) in headers where k.lowercased() != "host" { head += "\(k): \(v)\r\n" }
         let bytes = Array((head + "\r\n" + body).utf8)
         var offset = 0
         while offset < bytes.count {
@@ -65,5 +71,19 @@ enum BlockingHTTP {
             fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         return Reply(status: status, headers: fields, body: String(text[split.upperBound...]))
+    }
+
+    /// `request` on a thread of its own, for async tests: blocking one of the few cooperative threads could starve
+    /// the server under test, whose handlers need them. 60 s, as URLSession waits: with every suite running at once
+    /// on a loaded machine an answer took over 10 s.
+    static func send(_ method: String, port: Int, _ path: String, body: String = "", headers: [String: String] = [:]) async throws -> Reply {
+        try await onOwnThread { try request(method, port: port, path, body: body, headers: headers, timeout: 60) }
+    }
+
+    /// Runs blocking work (requests, `Poll.until`) from an async test without holding a cooperative thread.
+    static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, Error>) in
+            Thread.detachNewThread { cont.resume(with: Result { try body() }) }
+        }
     }
 }

@@ -2,7 +2,13 @@
 /// (NUL-separated JSON on file descriptors 3 and 4), so clicking and typing need no websocket client
 /// and no third-party package. The test writes it to a file and runs it against Debian's chromium.
 enum DashboardBrowser {
-    static let script = #"""
+    /// The driver around a scenario: `scenario` is Python (indented 4 spaces in the text, inside the driver's `try`) that
+    /// uses `goto`, `js`, `wait_for` and `send`, and fills `result`, printed as JSON at the end.
+    static func with(_ scenario: String) -> String { prelude + "\n" + scenario + "\n" + postlude }
+
+    static let script = with(sendAnEvent)
+
+    static let prelude = #"""
     import base64, json, os, subprocess, sys, tempfile, time
 
     base, outdir = sys.argv[1], sys.argv[2]
@@ -72,10 +78,21 @@ enum DashboardBrowser {
         target = send("Target.createTarget", {"url": "about:blank"}, use_session=False)["targetId"]
         session[0] = send("Target.attachToTarget", {"targetId": target, "flatten": True}, use_session=False)["sessionId"]
         send("Page.enable"); send("Runtime.enable")
+        # Every page records what the Content-Security-Policy blocked (an inline handler, an inline style, ...).
+        send("Page.addScriptToEvaluateOnNewDocument", {"source":
+             "window.__csp = []; document.addEventListener('securitypolicyviolation', "
+             "e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));"})
+        violations = []
+        def check_csp():
+            violations.extend(js("window.__csp || []") or [])
+    """#
+
+    static let sendAnEvent = #"""
         for path, marker in [("/functions", "#functions"), ("/runs", "#runs"), ("/events", "#events")]:
             goto(path)
             wait_for(f"!!document.querySelector({json.dumps(marker)})", what=marker)
             result[path] = js("document.title")
+            check_csp()
             if path == "/runs":
                 result["runs_rows"] = js("document.querySelectorAll('#runs tbody tr').length")
         # Send an event from the Events page with the JSON editor.
@@ -83,6 +100,7 @@ enum DashboardBrowser {
         js("document.getElementById('ev-name').value = 'test/greet'")
         js("document.getElementById('ev-data').value = '{\"name\": \"<b>chromium</b>\"}'")
         js("document.getElementById('ev-send').click()")
+        check_csp()
         wait_for("location.pathname.startsWith('/events/')", what="the new event's page")
         result["event_page"] = js("location.pathname")
         wait_for("!!document.querySelector('.run-row[data-status=\"completed\"]')", what="the run to complete")
@@ -93,11 +111,19 @@ enum DashboardBrowser {
         result["run_status"] = js("document.querySelector('.status').textContent")
         result["run_output"] = js("document.getElementById('run-output').textContent")
         result["bold_injected"] = js("document.querySelectorAll('main b').length")
+        # The timeline bars are placed by app.js (no inline style under the policy).
+        result["bars_placed"] = js("[...document.querySelectorAll('#steps .bar')].every(b => b.style.width.endsWith('%'))")
+        check_csp()
         shot = send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
         with open(os.path.join(outdir, "run-page.png"), "wb") as f:
             f.write(base64.b64decode(shot["data"]))
         goto("/runs")
         result["runs_page_has_run"] = js(f"!!document.querySelector('#runs a[href=\"{run_href}\"]')")
+    """#
+
+    static let postlude = #"""
+        check_csp()
+        result["csp_violations"] = violations
         print(json.dumps(result))
     except Exception as e:
         print(json.dumps({"error": str(e), "partial": result}))

@@ -69,6 +69,8 @@ struct DashboardTests {
         #expect(result["run_status"]?.stringValue == "completed")
         #expect(result["run_output"]?.stringValue?.contains("<b>chromium</b><b>chromium</b>") == true)
         #expect(result["runs_page_has_run"]?.boolValue == true)
+        #expect(result["bars_placed"]?.boolValue == true)
+        #expect(result["csp_violations"] == .array([]), "blocked by the Content-Security-Policy: \(result["csp_violations"] ?? .null)")
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("run-page.png").path))
     }
 }

@@ -36,11 +36,11 @@ struct EventAPITests {
         defer { Task { await h.stop() } }
         let r = try await h.post("/e/k", #"[{"name":"a"},{"name":"b"},{"data":{}}]"#)
         #expect(r.status == 400)
-        #expect(r.json["error"]?.stringValue == "event 2: 'name' is required")
+        #expect(r.json["error"]?.stringValue == "event 2: field 'name': required")
         #expect(r.json["ids"] == .array([]))
         #expect(r.json["status"]?.intValue == 400)
         let d = try await h.post("/e/k", #"[{"name":"a","data":[1]}]"#)
-        #expect(d.json["error"]?.stringValue == "event 0: 'data' must be a JSON object")
+        #expect(d.json["error"]?.stringValue == "event 0: field 'data': must be a JSON object")
         let j = try await h.post("/e/k", #"{"name": "#)
         #expect(j.status == 400)
         #expect(j.json["error"]?.stringValue?.hasPrefix("request body is not valid JSON") == true)
@@ -69,7 +69,8 @@ struct EventAPITests {
     @Test func seedHeaderMakesIdsDeterministicAndARetryCreatesNothing() async throws {
         let h = try await ServerHarness.start(scripts: ["greet.lua": Scripts.greet])
         defer { Task { await h.stop() } }
-        let seed = ["x-inngest-event-id-seed": "1700000000000,AAECAwQFBgcICQ=="]
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let seed = ["x-inngest-event-id-seed": "\(now),AAECAwQFBgcICQ=="]
         let body = #"[{"name":"test/greet","data":{}},{"name":"test/greet","data":{}}]"#
         let first = try await h.post("/e/k", body, headers: seed)
         let second = try await h.post("/e/k", body, headers: seed)
@@ -77,17 +78,17 @@ struct EventAPITests {
         #expect(first.json["ids"] == second.json["ids"])
         let ids = first.json["ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
         #expect(ids.count == 2 && ids[0] != ids[1])
-        #expect(ids[0].hasPrefix("01HF"))  // 1700000000000 ms
+        #expect(ULID.millis(of: ids[0]) == now)
         #expect(try h.count("SELECT count(*) FROM blacklight.events") == 2)
         #expect(try h.count("SELECT count(*) FROM blacklight.runs") == 2)
-        let other = try await h.post("/e/k", body, headers: ["x-inngest-event-id-seed": "1700000000000,AQECAwQFBgcICQ=="])
+        let other = try await h.post("/e/k", body, headers: ["x-inngest-event-id-seed": "\(now),AQECAwQFBgcICQ=="])
         #expect(other.json["ids"] != first.json["ids"])
     }
 
     @Test func concurrentRetriesWithOneSeedStoreEachEventOnce() async throws {
         let h = try await ServerHarness.start(scripts: ["greet.lua": Scripts.greet])
         defer { Task { await h.stop() } }
-        let seed = ["x-inngest-event-id-seed": "1700000000123,AQIDBAUGBwgJCg=="]
+        let seed = ["x-inngest-event-id-seed": "\(UInt64(Date().timeIntervalSince1970 * 1000)),AQIDBAUGBwgJCg=="]
         let body = #"[{"name":"test/greet","data":{"a":1}},{"name":"test/greet","data":{"a":2}}]"#
         let replies = try await withThrowingTaskGroup(of: ServerHarness.Reply.self) { group in
             for _ in 0..<12 { group.addTask { try await h.post("/e/k", body, headers: seed) } }
@@ -134,17 +135,27 @@ struct EventAPITests {
 
 @Suite("Event id seeds")
 struct EventIDSeedTests {
+    static let when = Date(timeIntervalSince1970: 1_700_000_000)
+
     @Test func inngestSeedGivesULIDsWithItsMillisAndIncreasingEntropy() throws {
-        let seed = try #require(EventIDSeed("1700000000000,AAECAwQFBgcICQ=="))
+        let seed = try #require(EventIDSeed("1700000000000,AAECAwQFBgcICQ==", now: Self.when))
         #expect(seed.millis == 1_700_000_000_000)
         let ids = (0..<3).map(seed.id(at:))
         #expect(ids == ids.sorted())
         #expect(Set(ids).count == 3)
-        #expect(ids[0] == EventIDSeed("1700000000000,AAECAwQFBgcICQ==")!.id(at: 0))
+        #expect(ids[0] == EventIDSeed("1700000000000,AAECAwQFBgcICQ==", now: Self.when)?.id(at: 0))
+        #expect(ULID.millis(of: ids[0]) == 1_700_000_000_000)
     }
 
-    @Test func anyOtherSeedIsStillDeterministic() {
-        #expect(EventIDSeed("retry-42")?.id(at: 1) == EventIDSeed("retry-42")?.id(at: 1))
-        #expect(EventIDSeed("   ") == nil)
+    @Test func aSeedOfAnotherShapeOrFarFromNowIsIgnored() {
+        #expect(EventIDSeed("retry-42", now: Self.when) == nil)
+        #expect(EventIDSeed("   ", now: Self.when) == nil)
+        #expect(EventIDSeed("1700000000000,AAEC", now: Self.when) == nil)  // 3 bytes of entropy, not 10
+        // A day old at most, an hour ahead at most.
+        #expect(EventIDSeed("\(1_700_000_000_000 - 86_400_000),AAECAwQFBgcICQ==", now: Self.when) != nil)
+        #expect(EventIDSeed("\(1_700_000_000_000 - 86_400_001),AAECAwQFBgcICQ==", now: Self.when) == nil)
+        #expect(EventIDSeed("\(1_700_000_000_000 + 3_600_000),AAECAwQFBgcICQ==", now: Self.when) != nil)
+        #expect(EventIDSeed("\(1_700_000_000_000 + 3_600_001),AAECAwQFBgcICQ==", now: Self.when) == nil)
+        #expect(EventIDSeed("281474976710655,AAECAwQFBgcICQ==", now: Self.when) == nil)
     }
 }

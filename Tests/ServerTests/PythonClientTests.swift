@@ -22,6 +22,49 @@ struct PythonClientTests {
         print(json.dumps({"sync": sync_ids, "async": async_ids, "again": again}))
         """#
 
+    /// Outside dev, as `serve` runs (it refuses to start without keys): the SDK in production mode sends with its
+    /// INNGEST_EVENT_KEY, and a client with another key is refused.
+    static let keyedScript = #"""
+        import json, os
+        import inngest
+
+        client = inngest.Inngest(app_id="blacklight-test", is_production=True)
+        ids = client.send_sync(inngest.Event(name="test/greet", data={"name": "key"}))
+        refused = False
+        try:
+            inngest.Inngest(app_id="blacklight-test", is_production=True, event_key="wrong-key").send_sync(
+                inngest.Event(name="test/greet", data={"name": "nope"}))
+        except Exception:
+            refused = True
+        print(json.dumps({"ids": ids, "wrong_key_refused": refused}))
+        """#
+
+    @Test func theSDKSendsWithTheKeysSet() async throws {
+        let h = try await ServerHarness.start(scripts: ["greet.lua": Scripts.greet], engine: true) { o in
+            o.dev = false
+            o.eventKeys = ["ek-python"]
+            o.signingKey = "sk-python"
+        }
+        defer { Task { await h.stop() } }
+        let file = h.root.appendingPathComponent("send-keyed.py")
+        try Self.keyedScript.write(to: file, atomically: true, encoding: .utf8)
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "INNGEST_DEV")
+        env["INNGEST_EVENT_KEY"] = "ek-python"
+        env["INNGEST_SIGNING_KEY"] = "sk-python"
+        env["INNGEST_EVENT_API_BASE_URL"] = h.base
+        env["INNGEST_API_BASE_URL"] = h.base
+        let child = try await ChildProcess.run(["python3", file.path], environment: env)
+        #expect(child.status == 0, "python failed: \(child.stderr)")
+        let result = try JSONValue.parse(child.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let id = try #require(result["ids"]?[0]?.stringValue)
+        #expect(result["wrong_key_refused"]?.boolValue == true)
+        #expect(try h.count("SELECT count(*) FROM blacklight.events") == 1)
+        #expect(try await h.waitUntil {
+            try h.count("SELECT count(*) FROM blacklight.runs WHERE event_id = $1 AND status = 'completed'", [.text(id)]) == 1
+        })
+    }
+
     @Test func sendSyncAndSendGetIdsAndStartRuns() async throws {
         let h = try await ServerHarness.start(scripts: ["greet.lua": Scripts.greet], engine: true)
         defer { Task { await h.stop() } }

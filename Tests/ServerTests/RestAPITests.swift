@@ -198,18 +198,11 @@ struct OperationsTests {
         defer { Task { await h.stop() } }
         #expect(try await h.get("/health").json["status"]?.stringValue == "ok")
         #expect(try await h.get("/ready").json["status"]?.stringValue == "ready")
-        _ = try await h.post("/e/k", #"{"name":"test/greet"}"#)
-        #expect(try await h.waitUntil { try h.count("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'") == 1 })
+        // In dev /metrics needs no key; what it counts is tested in MetricsTests.
         let m = try await h.get("/metrics")
         #expect(m.status == 200)
         #expect(m.headers["content-type"]?.hasPrefix("text/plain") == true)
-        #expect(m.text.contains("blacklight_runs_completed_total{function=\"greet\"} 1"))
-        #expect(m.text.contains("blacklight_runs_started_total{function=\"greet\"} 1"))
-        #expect(m.text.contains("blacklight_runs_retried_total{function=\"greet\"} 0"))
-        #expect(m.text.contains("blacklight_step_duration_seconds_count{function=\"greet\"} 2"))
-        #expect(m.text.contains("blacklight_step_duration_seconds_bucket{function=\"greet\",le=\"+Inf\"} 2"))
         #expect(m.text.contains("blacklight_queue_depth{status=\"queued\"} 0"))
-        #expect(m.text.contains("blacklight_events_ingested_total 1"))
     }
 
     @Test func readyFailsWhenMigrationsArePending() async throws {

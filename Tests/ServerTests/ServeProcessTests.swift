@@ -43,6 +43,28 @@ struct ServeProcessTests {
         return ((response as! HTTPURLResponse).statusCode, (try? JSONValue.parse(String(decoding: data, as: UTF8.self))) ?? .null)
     }
 
+    /// Issue 10, defect 3: without INNGEST_EVENT_KEY, serve accepted any key on 0.0.0.0 with only a warning.
+    @Test func serveWithoutKeysExitsSayingWhatToSet() async throws {
+        var env = ProcessInfo.processInfo.environment
+        for k in ["INNGEST_EVENT_KEY", "INNGEST_SIGNING_KEY", "INNGEST_DEV"] { env.removeValue(forKey: k) }
+        // No database is needed to refuse: the keys are checked before anything else.
+        let args = [Self.executable.path, "serve", "--database-url", "postgresql://nobody@127.0.0.1:1/none", "--port", "0"]
+        let none = try await ChildProcess.run(args, environment: env)
+        #expect(none.status != 0)
+        let text = none.stderr + none.stdout
+        #expect(text.contains("blacklight serve does not start without its keys"), "\(text)")
+        #expect(text.contains("INNGEST_EVENT_KEY (") && text.contains("INNGEST_SIGNING_KEY (") && text.contains("INNGEST_DEV=1"), "\(text)")
+
+        env["INNGEST_EVENT_KEY"] = "ek"
+        let one = try await ChildProcess.run(args, environment: env)
+        #expect(one.status != 0)
+        #expect(!(one.stderr + one.stdout).contains("INNGEST_EVENT_KEY (") && (one.stderr + one.stdout).contains("INNGEST_SIGNING_KEY ("))
+
+        // An empty key is no key.
+        env["INNGEST_SIGNING_KEY"] = ""
+        #expect(try await ChildProcess.run(args, environment: env).status != 0)
+    }
+
     @Test func serveAnswersWithKeysAndStopsOnSIGTERM() async throws {
         let url = try TestDatabase.fresh(prepare: { conn in _ = try EngineMigrations.migrator().migrate(conn) }, templateKey: "engine")
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("bl-serve-\(UUID().uuidString)")

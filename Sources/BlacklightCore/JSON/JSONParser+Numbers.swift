@@ -29,6 +29,10 @@ extension JSONParser {
         if isIntegral, let value = integer(from: negative ? start + 1 : start, to: integerEnd, negative: negative) {
             return .int(value)
         }
+        if isIntegral && exactNumbers {
+            throw JSONError(message: "the integer \(numberText(start)) at offset \(start) does not fit in 64 bits "
+                + "(from -9223372036854775808 to 9223372036854775807): send it as a string", offset: start)
+        }
         if let value = fastDouble(from: negative ? start + 1 : start, to: index, negative: negative) {
             return .double(value)
         }
@@ -38,7 +42,17 @@ extension JSONParser {
         guard let value = Double(text) else {
             throw JSONError(message: "invalid number at offset \(start)", offset: start)
         }
+        if exactNumbers && !value.isFinite {
+            throw JSONError(message: "the number \(numberText(start)) at offset \(start) is beyond the range of a "
+                + "64-bit float (about ±1.8e308): send it as a string", offset: start)
+        }
         return .double(value)
+    }
+
+    /// The number that starts at `start` as written, shortened when long (it goes into an error message).
+    private func numberText(_ start: Int) -> String {
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        return text.count > 40 ? String(text.prefix(37)) + "..." : text
     }
 
     private mutating func requireDigits() throws(JSONError) {

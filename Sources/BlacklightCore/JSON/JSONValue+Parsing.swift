@@ -1,12 +1,14 @@
 extension JSONValue {
     /// Parses a JSON text (RFC 8259). Numbers without a fraction or exponent that fit `Int64` become
     /// `.int`; every other number becomes `.double`. Duplicate object keys keep the last value.
-    public static func parse(_ text: String) throws(JSONError) -> JSONValue {
+    /// `exactNumbers`: as for `parse(bytes:exactNumbers:)`.
+    public static func parse(_ text: String, exactNumbers: Bool = false) throws(JSONError) -> JSONValue {
         var text = text
         // withUTF8 makes the storage contiguous (a no-op for native strings), so the parser reads
         // bytes straight out of the string. The closure cannot throw a typed error, hence Result.
         let result = text.withUTF8 { bytes in
             var parser = JSONParser(bytes: bytes, validatesUTF8: false)
+            parser.exactNumbers = exactNumbers
             return Result { () throws(JSONError) in try parser.parseDocument() }
         }
         return try result.get()
@@ -14,9 +16,16 @@ extension JSONValue {
 
     /// Parses JSON from UTF-8 bytes, such as an HTTP body or a database column.
     /// Invalid UTF-8 inside a string is an error rather than being silently replaced.
-    public static func parse(bytes: some Collection<UInt8>) throws(JSONError) -> JSONValue {
+    ///
+    /// `exactNumbers` refuses numbers that the value cannot hold as written: an integer beyond `Int64`
+    /// (it would become a rounded `.double`) and a number beyond `Double`'s range (it would become infinity,
+    /// stored as `null`). The doors that take data from outside (the event API, `send`) set it, so a client
+    /// learns at once instead of finding another number in its run; values read back from the database do
+    /// not, since refusing them there would make a stored row unreadable.
+    public static func parse(bytes: some Collection<UInt8>, exactNumbers: Bool = false) throws(JSONError) -> JSONValue {
         let parseBuffer = { (buffer: UnsafeBufferPointer<UInt8>) -> Result<JSONValue, JSONError> in
             var parser = JSONParser(bytes: buffer, validatesUTF8: true)
+            parser.exactNumbers = exactNumbers
             return Result { () throws(JSONError) in try parser.parseDocument() }
         }
         if let result = bytes.withContiguousStorageIfAvailable(parseBuffer) {
@@ -34,6 +43,8 @@ struct JSONParser {
 
     let bytes: UnsafeBufferPointer<UInt8>
     let validatesUTF8: Bool
+    /// Refuse integers beyond Int64 and numbers beyond Double's range (see `JSONValue.parse(bytes:exactNumbers:)`).
+    var exactNumbers = false
     var index = 0
     private var depth = 0
 

@@ -1,3 +1,4 @@
+import BlacklightCore
 import Foundation
 import PGStore
 
@@ -30,7 +31,10 @@ struct IngestLoad {
         }
     }
 
-    static func measure(url: String, rate: Int, during body: () throws -> Void) throws -> Result {
+    /// `event` and `data(i)` name and fill the i-th event (the defaults are `bench prune`'s).
+    static func measure(url: String, rate: Int, event: String = "bench/prune",
+                        data: @escaping @Sendable (Int) -> JSONValue = { .object(["n": .int(Int64($0))]) },
+                        during body: () throws -> Void) throws -> Result {
         let shared = Shared()
         let stop = StopFlag()
         let done = DispatchSemaphore(value: 0)
@@ -52,7 +56,7 @@ struct IngestLoad {
                 if due.timeIntervalSinceNow > 0 { Thread.sleep(forTimeInterval: due.timeIntervalSinceNow) }
                 let t0 = Date()
                 do {
-                    _ = try EventStore().send([EventStore.Event(name: "bench/prune", data: .object(["n": .int(Int64(i))]))], conn: conn)
+                    _ = try EventStore().send([EventStore.Event(name: event, data: data(i))], conn: conn)
                 } catch {
                     shared.fail(error)
                     return

@@ -60,7 +60,8 @@ public enum PruneBenchmark {
     }
 
     /// The benchmark's function, so the history's runs pin a real version and load events enqueue runs.
-    private static func register(url: String, conn: PGConnection, services: HostServices) throws -> String {
+    /// Public for `bench metrics`, which scrapes over the same history.
+    public static func register(url: String, conn: PGConnection, services: HostServices) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blacklight-bench-prune-\(getpid())")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("scripts"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -75,7 +76,7 @@ public enum PruneBenchmark {
 
     /// Set-based, in slices of 100,000 runs (one transaction each) so progress shows. Ids have the
     /// length of ULIDs; the runs ended 31 to 60 days ago, spread evenly.
-    private static func generate(conn: PGConnection, version: String, settings: Settings, log: (String) -> Void) throws {
+    public static func generate(conn: PGConnection, version: String, settings: Settings, log: (String) -> Void) throws {
         let slice = 100_000
         var first = 1
         while first <= settings.runs {

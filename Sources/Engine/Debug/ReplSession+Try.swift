@@ -21,7 +21,7 @@ extension ReplSession {
         let wvm = try debugVM(bundle, hooks: hooks)
         let definition = loaded?.definition ?? wvm.definition
         var name = "repl/try"
-        for case .event(let n, _) in definition.triggers { name = n; break }
+        for case .event(let n, _, _) in definition.triggers { name = n; break }
         var data = payload
         if case .object(let o) = payload, o["data"] != nil || o["name"] != nil {
             if let n = o["name"]?.stringValue { name = n }

@@ -1,3 +1,4 @@
+import BlacklightCore
 import Foundation
 import LuaHost
 
@@ -7,8 +8,6 @@ final class TimeValue {
     let seconds: Double
     init(_ seconds: Double) { self.seconds = seconds }
 
-    /// Years 1 to 9999, in seconds since 1970: what every store and format of a time here handles.
-    static let storable: ClosedRange<Double> = -62_135_596_800...253_402_300_799
 
     static func iso(_ seconds: Double) -> String {
         let date = Date(timeIntervalSince1970: seconds)
@@ -43,6 +42,16 @@ struct TimeType {
 
     func make(_ seconds: Double) -> LuaValue {
         vm.pushableUserdata(TimeValue(seconds), type: Self.name)
+    }
+
+    /// A time a script made (`time.unix`, `time.parse`, arithmetic), after the one range check for times from
+    /// outside (TimeBounds: years 1 to 9999). Every time in a VM is then one that SQL, memos and ISO text can hold.
+    static func checked(_ seconds: Double, _ what: String, make: (Double) -> LuaValue) throws -> LuaValue {
+        do {
+            return make(try TimeBounds.date(seconds: seconds).timeIntervalSince1970)
+        } catch {
+            throw EngineError.lua("\(what): \(error.message)")
+        }
     }
 
     func time(of ref: LuaRef) -> TimeValue? {
@@ -84,12 +93,12 @@ struct TimeType {
             ],
             metamethods: [
                 "__add": { args in
-                    if let t = operand(args[1]), let n = number(args[2]) { return [make(t + n)] }
-                    if let n = number(args[1]), let t = operand(args[2]) { return [make(t + n)] }
+                    if let t = operand(args[1]), let n = number(args[2]) { return [try Self.checked(t + n, "time + number", make: make)] }
+                    if let n = number(args[1]), let t = operand(args[2]) { return [try Self.checked(t + n, "number + time", make: make)] }
                     throw EngineError.lua("attempt to add a time and a \(args[2].typeName)")
                 },
                 "__sub": { args in
-                    if let t = operand(args[1]), let n = number(args[2]) { return [make(t - n)] }
+                    if let t = operand(args[1]), let n = number(args[2]) { return [try Self.checked(t - n, "time - number", make: make)] }
                     if let a = operand(args[1]), let b = operand(args[2]) { return [.number(a - b)] }
                     throw EngineError.lua("attempt to subtract a \(args[2].typeName) from a time")
                 },
@@ -119,14 +128,14 @@ struct TimeType {
         vm.setGlobalTable("time", functions: [
             "unix": { args in
                 guard let n = number(args[1]) else { throw EngineError.lua("time.unix: expected a number of seconds") }
-                return [make(n)]
+                return [try Self.checked(n, "time.unix", make: make)]
             },
             "parse": { args in
                 let text = try args.string(1, name: "time.parse")
                 guard let s = TimeValue.parse(text) else {
                     throw EngineError.lua("time.parse: '\(text)' is not an ISO-8601 time (e.g. 2026-01-31T12:00:00Z)")
                 }
-                return [make(s)]
+                return [try Self.checked(s, "time.parse", make: make)]
             },
             "is": { args in [.bool(operand(args[1]) != nil)] },
         ])

@@ -72,9 +72,10 @@ public struct Registry {
             """, [.text(def.id), .text(def.name), .text(file), .text(hash), .json(def.config.serialized()), .timestamp(now)])
         try conn.exec("DELETE FROM blacklight.triggers WHERE function_id = $1", [.text(def.id)])
         for trigger in def.triggers {
-            if case .event(let name, let filter) = trigger {
-                try conn.exec("INSERT INTO blacklight.triggers (function_id, event_name, filter) VALUES ($1, $2, $3)",
-                              [.text(def.id), .text(name), filter.map { .json($0.serialized()) } ?? .null])
+            if case .event(let name, let filter, let expression) = trigger {
+                let path = expression.flatMap(WorkflowDefinition.triggerPath)
+                try conn.exec("INSERT INTO blacklight.triggers (function_id, event_name, filter, expression) VALUES ($1, $2, $3, $4::jsonpath)",
+                              [.text(def.id), .text(name), filter.map { .json($0.serialized()) } ?? .null, path.map { .text($0) } ?? .null])
             }
         }
         try syncSchedules(def, conn: conn, now: now)

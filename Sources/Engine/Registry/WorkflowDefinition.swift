@@ -5,7 +5,8 @@ import Foundation
 /// what ingest and the scheduler read back from the database.
 public struct WorkflowDefinition: Sendable, Equatable {
     public enum Trigger: Sendable, Equatable {
-        case event(name: String, filter: JSONValue?)
+        /// `expression`: a flow expression the event must satisfy (FlowExpression), compiled to SQL/JSON path.
+        case event(name: String, filter: JSONValue?, expression: String? = nil)
         case cron(expression: String, timezone: String?, jitter: Double)
     }
 
@@ -21,6 +22,8 @@ public struct WorkflowDefinition: Sendable, Equatable {
     public var hasOnFailure: Bool
     /// `timeouts = { step = "5m", run = "1h", start = "10m" }`, in seconds.
     public var timeouts = Timeouts()
+    /// `throttle`, `priority`, `singleton`.
+    public var flow = FlowControl()
     /// The line of the `workflow {` call, for messages.
     public var line: Int
 
@@ -31,9 +34,13 @@ public struct WorkflowDefinition: Sendable, Equatable {
             "on_failure": .bool(hasOnFailure), "line": .int(Int64(line)),
             "triggers": .array(triggers.map { trigger in
                 switch trigger {
-                case .event(let name, let filter):
+                case .event(let name, let filter, let expression):
                     var t: [String: JSONValue] = ["event": .string(name)]
                     if let filter { t["filter"] = filter }
+                    if let expression, let path = Self.triggerPath(expression) {
+                        t["expression"] = .string(expression)
+                        t["expression_path"] = .string(path)
+                    }
                     return .object(t)
                 case .cron(let expression, let timezone, let jitter):
                     var t: [String: JSONValue] = ["cron": .string(expression)]
@@ -47,6 +54,7 @@ public struct WorkflowDefinition: Sendable, Equatable {
         if let concurrencyKeyPath { o["concurrency_key_path"] = .array(concurrencyKeyPath.map { .string($0) }) }
         if let idempotencyPath { o["idempotency_path"] = .array(idempotencyPath.map { .string($0) }) }
         if !timeouts.isEmpty { o["timeouts"] = timeouts.config }
+        o.merge(flowConfig) { $1 }
         return .object(o)
     }
 
@@ -77,8 +85,11 @@ public struct WorkflowDefinition: Sendable, Equatable {
         self.idempotencyPath = config["idempotency_path"]?.arrayValue?.compactMap(\.stringValue)
         self.timeouts = Timeouts(step: config["timeouts"]?["step"]?.doubleValue, run: config["timeouts"]?["run"]?.doubleValue,
                                  start: config["timeouts"]?["start"]?.doubleValue)
+        self.flow = Self.flow(config: config)
         self.triggers = (config["triggers"]?.arrayValue ?? []).compactMap { t in
-            if let name = t["event"]?.stringValue { return .event(name: name, filter: t["filter"]) }
+            if let name = t["event"]?.stringValue {
+                return .event(name: name, filter: t["filter"], expression: t["expression"]?.stringValue)
+            }
             if let cron = t["cron"]?.stringValue {
                 return .cron(expression: cron, timezone: t["timezone"]?.stringValue, jitter: t["jitter"]?.doubleValue ?? 0)
             }

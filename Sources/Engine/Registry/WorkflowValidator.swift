@@ -7,7 +7,7 @@ import LuaHost
 enum WorkflowValidator {
     static let knownFields: Set<String> = [
         "id", "name", "triggers", "retries", "concurrency", "idempotency", "cancel_on", "on_failure", "run",
-        "description", "limits", "timeouts",
+        "description", "limits", "timeouts", "throttle", "priority", "singleton",
     ]
 
     static func validate(_ def: LuaTable, line: Int, times: TimeType?) throws(EngineError) -> WorkflowDefinition {
@@ -83,6 +83,7 @@ enum WorkflowValidator {
                                             concurrencyKeyPath: keyPath, idempotencyPath: idempotency,
                                             hasOnFailure: hasOnFailure, line: line)
         definition.timeouts = try parseTimeouts(def["timeouts"], id: id)
+        definition.flow = try parseFlowControl(def, id: id)
         return definition
     }
 
@@ -130,8 +131,8 @@ enum WorkflowValidator {
         for (i, item) in list.array.enumerated() {
             guard case .table(let t) = item else { throw fail("trigger #\(i + 1) must be a table") }
             for (key, _) in t.hash {
-                guard case .string(let k) = key, ["event", "filter", "cron", "timezone", "jitter"].contains(k) else {
-                    throw fail("trigger #\(i + 1) has an unknown field '\(key.asString ?? key.typeName)' (known: event, filter, cron, timezone, jitter)")
+                guard case .string(let k) = key, ["event", "filter", "expression", "cron", "timezone", "jitter"].contains(k) else {
+                    throw fail("trigger #\(i + 1) has an unknown field '\(key.asString ?? key.typeName)' (known: event, filter, expression, cron, timezone, jitter)")
                 }
             }
             if case .string(let name)? = t["event"] {
@@ -144,7 +145,15 @@ enum WorkflowValidator {
                     }
                     filter = json
                 }
-                out.append(.event(name: name, filter: filter))
+                var expression: String?
+                if let e = t["expression"] {
+                    guard case .string(let text) = e else {
+                        throw fail("trigger #\(i + 1): 'expression' must be a string like \"event.data.amount > 100\"")
+                    }
+                    _ = try Self.expression(text, field: "trigger #\(i + 1) expression", id: id)
+                    expression = text
+                }
+                out.append(.event(name: name, filter: filter, expression: expression))
             } else if case .string(let expr)? = t["cron"] {
                 var tz: String?
                 if let z = t["timezone"] {

@@ -68,6 +68,12 @@ extension ExecutionHost {
             data = try codec.encode(d)
             guard case .object = data else { throw EngineError.lua("\(fname)('\(name)'): 'data' must be a table with named fields") }
         }
+        do {
+            // Each tick sends this event: refused now, at the call, rather than at every tick in the scheduler.
+            try EventStore.Event(name: event, data: data).validate(index: nil, limits: EventLimits())
+        } catch {
+            throw EngineError.lua("\(fname)('\(name)'): \(error.message)")
+        }
         let start = cron.previous(atOrBefore: Date()) ?? Date()
         try cronSQL(fname) { conn in
             try conn.exec("""

@@ -159,22 +159,36 @@ extension ExecutionHost {
         }
         let list: [LuaValue] = t.array.isEmpty ? [value] : t.array
         var ids: [LuaValue] = []
+        // All events are checked before the first is stored: a refused list stores nothing (the step fails).
+        var events: [EventStore.Event] = []
         for (i, item) in list.enumerated() {
-            guard case .table(let e) = item, case .string(let name)? = e["name"], !name.isEmpty else {
-                throw EngineError.lua("\(function): event #\(i + 1) needs a non-empty 'name'")
+            guard case .table(let e) = item else {
+                throw EngineError.lua("\(function): event \(i + 1): must be a table {name = ..., data = {...}}, got \(item.typeName)")
             }
-            var data: JSONValue = .object([:])
+            var fields: [String: JSONValue] = [:]
+            if case .string(let name)? = e["name"] { fields["name"] = .string(name) } else if let n = e["name"] {
+                throw EngineError.lua("\(function): event \(i + 1): field 'name': must be a string, got \(n.typeName)")
+            }
             if let d = e["data"] {
-                let encoded = try codec.encode(d)
-                guard case .object = encoded else {
-                    throw EngineError.lua("\(function): event #\(i + 1) 'data' must be a table with named fields")
+                do {
+                    fields["data"] = try codec.encode(d)
+                } catch {
+                    throw EngineError.lua("\(function): event \(i + 1): field 'data': \(error)")
                 }
-                data = encoded
             }
-            let external: PGValue = e["id"]?.asString.map { .text($0) } ?? .null
+            if let id = e["id"]?.asString { fields["id"] = .string(id) }
+            do {
+                // Lua counts from 1, so the index named in a refusal is the event's place in the script's list.
+                events.append(try EventStore.Event(json: .object(fields), index: i + 1, limits: EventLimits()))
+            } catch {
+                throw EngineError.lua("\(function): \(error.message)")
+            }
+        }
+        for (i, event) in events.enumerated() {
             do {
                 let r = try guarded(function) { conn in
-                    try conn.query("SELECT blacklight.ingest_event($1, $2::jsonb, $3) AS id", [.text(name), .json(data.serialized()), external])
+                    try conn.query("SELECT blacklight.ingest_event($1, $2::jsonb, $3) AS id",
+                                   [.text(event.name), .json(event.data.serialized()), event.id.map { .text($0) } ?? .null])
                 }
                 ids.append(.string(r.rows.first?["id"].stringValue ?? ""))
             } catch let error as PGError {

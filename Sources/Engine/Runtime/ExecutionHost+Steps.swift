@@ -148,9 +148,10 @@ extension ExecutionHost {
         } else {
             until = now.addingTimeInterval(try duration(args[2], function: "\(fname)('\(id)')"))
         }
-        guard TimeValue.storable.contains(until.timeIntervalSince1970) else {
-            throw EngineError.lua("\(fname)('\(id)'): \(until.timeIntervalSince1970) s since 1970 is outside the times a run can wait "
-                + "for (years 1 to 9999)")
+        do {
+            _ = try TimeBounds.date(seconds: until.timeIntervalSince1970)
+        } catch {
+            throw EngineError.lua("\(fname)('\(id)'): \(error.message)")
         }
         switch run.replay.sleep(id, until: until, now: now) {
         case .replay:

@@ -32,6 +32,10 @@ final class Batch {
     var log: Logger?
     /// `SET LOCAL statement_timeout` for statements outside steps, applied at each BEGIN.
     var statementTimeout: Double?
+    /// What the runs written since the last commit did, reported to EngineMetrics when that commit succeeds.
+    var tally = RunTally()
+    /// The function of each claimed run, to label its steps' durations.
+    var functionOf: [String: String] = [:]
 
     init(conn: PGConnection, fence: Fence? = nil) {
         self.conn = conn
@@ -48,7 +52,13 @@ final class Batch {
         guard let fence, !pending.isEmpty else { return }
         let held = try conn.query(ClaimQueries.relock, [.array(pending.map { .text($0) }), .text(fence.token)])
         let kept = Set(held.rows.compactMap { $0["id"].stringValue })
-        for id in pending where !kept.contains(id) { lost.insert(id) }
+        let taken = pending.subtracting(kept)
+        if !taken.isEmpty {
+            lost.formUnion(taken)
+            // Operators should see it: this worker was too slow or cut off for its lease, and another took over.
+            log?.warning("lease lost: another worker took over \(taken.count) run(s) this batch had not finished; nothing more is written for them",
+                         metadata: ["runs": .string(taken.sorted().joined(separator: ","))])
+        }
         pending = kept
     }
 
@@ -57,6 +67,7 @@ final class Batch {
     func commit() throws {
         guard inTransaction else {
             try flush()
+            reportTally()
             return
         }
         do {
@@ -72,12 +83,20 @@ final class Batch {
         } catch {
             _ = try? conn.exec("ROLLBACK")
             inTransaction = false
+            tally = RunTally()
             throw error
         }
+        reportTally()
         if wantsWakeup {
             wantsWakeup = false
             _ = try? conn.exec("SELECT pg_notify('blacklight_runs', '')")
         }
+    }
+
+    /// Only a worker's (fenced) batches count: the REPL's dry runs and replays are rolled back.
+    private func reportTally() {
+        if fence != nil, !tally.isEmpty { tally.report() }
+        tally = RunTally()
     }
 
     /// Commits what is done and goes on in a new transaction (long batches, `transaction = false` steps).
@@ -92,6 +111,7 @@ final class Batch {
         steps.removeAll()
         runs.removeAll()
         logs.removeAll()
+        tally = RunTally()
     }
 
     /// Flushes in a savepoint. Should the server refuse one run's records (a value it cannot store), the flush
@@ -141,6 +161,8 @@ final class Batch {
     }
 
     func flush() throws {
+        // Counted once every statement has succeeded: a flush that throws is rolled back (and redone run by run).
+        let flushed = steps
         if !steps.isEmpty {
             try conn.exec(Self.upsertSteps, [
                 .array(steps.map { .text($0.runID) }),
@@ -178,6 +200,10 @@ final class Batch {
                 .array(logs.map { .text($0.message) }),
             ])
             logs.removeAll(keepingCapacity: true)
+        }
+        for step in flushed where step.kind == "run" {
+            guard let started = step.startedAt, let ended = step.endedAt, let function = functionOf[step.runID] else { continue }
+            tally.step(function: function, seconds: ended.timeIntervalSince(started))
         }
     }
 

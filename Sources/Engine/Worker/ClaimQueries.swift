@@ -13,42 +13,24 @@ enum ClaimQueries {
     /// `now()` rather than `clock_timestamp()` in the scan: it is stable within the statement, so the planner can
     /// bound the `runs_due` index scan with it instead of filtering every parked run (the claim runs in a
     /// transaction of its own, so `now()` is this statement's start).
+    /// The claim's own commit does not wait for its WAL flush (`synchronous_commit` off for this transaction
+    /// only): the batch's first synchronous commit flushes it too, since WAL is flushed in order. What a
+    /// server crash can lose is a claim whose batch never committed anything: the run is then claimed again
+    /// as if this claim had not happened, without an attempt counted, which is right for an attempt that
+    /// was lost with the server rather than stopped by the run.
+    /// The statement lives in `blacklight.claim_runs` (0004_ingest_and_claim_plans.sql, replaced in
+    /// 0005_pause_functions.sql) for its planner setting.
     /// `$2` is the batch's fencing token: unique per claim, so a worker that lost a run can no longer write it.
+    ///
+    /// Paused functions (migration 0005): a due run of a paused function is parked (run_at 'infinity', its due
+    /// time kept in parked_run_at) instead of started, and is not returned. `paused` is read only when the claim
+    /// found due runs, as one probe of the partial index `functions_paused` (empty unless something is paused),
+    /// so an unpaused queue pays nothing measurable. It is read `FOR SHARE`: a resume updates the function's row
+    /// first, so a claim that already holds the share lock finishes parking before the resume looks for parked
+    /// runs, and a claim that comes later re-reads the row after the resume commits (READ COMMITTED rechecks a
+    /// locked row's condition) and starts the run; no run can be parked after its function's resume.
     static let claim = """
-        WITH due AS (
-            SELECT id, locked_by IS NOT NULL AS stalled, locked_by AS previous_owner FROM blacklight.runs
-            WHERE status IN ('queued','running','sleeping','waiting') AND run_at <= now()
-            ORDER BY run_at
-            LIMIT $1
-            FOR UPDATE SKIP LOCKED
-        ), decided AS (
-            SELECT due.*, (due.stalled AND r.attempt >= r.max_attempts) AS poisoned, r.started_at IS NULL AS first_start
-            FROM due JOIN blacklight.runs r ON r.id = due.id
-        )
-        UPDATE blacklight.runs r
-        SET status = CASE WHEN d.poisoned THEN 'failed' ELSE 'running' END,
-            attempt = CASE WHEN d.stalled AND NOT d.poisoned THEN r.attempt + 1 ELSE r.attempt END,
-            locked_by = CASE WHEN d.poisoned THEN NULL ELSE $2 END,
-            run_at = CASE WHEN d.poisoned THEN clock_timestamp() ELSE clock_timestamp() + make_interval(secs => $3) END,
-            ended_at = CASE WHEN d.poisoned THEN clock_timestamp() ELSE r.ended_at END,
-            error = CASE WHEN d.poisoned THEN jsonb_build_object(
-                        'message', format('the run stopped its worker (a crash, a hang or a lost database connection) in '
-                                          || 'each of its %s attempts; it is failed so that it cannot stop another',
-                                          r.max_attempts),
-                        'stalled', true)
-                    WHEN d.stalled THEN jsonb_build_object(
-                        'message', format('attempt %s stopped its worker (a crash, a hang or a lost database connection)',
-                                          r.attempt),
-                        'stalled', true)
-                    ELSE r.error END,
-            started_at = coalesce(r.started_at, clock_timestamp()), ctx_now = coalesce(r.ctx_now, clock_timestamp())
-        FROM decided d WHERE r.id = d.id
-        RETURNING r.id, r.function_id, r.version, r.kind, r.parent_run_id, r.attempt, r.max_attempts, r.ctx_now,
-                  r.created_at, r.started_at, r.concurrency_key, r.status, d.stalled, d.first_start,
-                  (SELECT p.error FROM blacklight.runs p WHERE p.id = r.parent_run_id) AS parent_error,
-                  (SELECT jsonb_build_object('id', e.id, 'name', e.name, 'data', e.data,
-                                             'ts', (extract(epoch FROM e.ts) * 1000)::bigint)
-                   FROM blacklight.events e WHERE e.id = r.event_id) AS event
+        SELECT * FROM blacklight.claim_runs($1::int, $2::text, $3::float8)
         """
 
     /// Locks the rows of runs a batch still holds at the start of each of its transactions; a run whose
@@ -90,13 +72,14 @@ enum ClaimQueries {
     /// claim transactions a second) for as long as that batch ran. So due rows are read with
     /// `SKIP LOCKED`, and only due rows: the lock costs a transaction id and a WAL flush, and a row not
     /// yet due cannot be held by a claim. Both halves are one step on `runs_due` (`now()` rather than
-    /// `clock_timestamp()` so the bound is an Index Cond, not a filter over every parked run).
+    /// `clock_timestamp()` so the bound is an Index Cond, not a filter over every parked run). Runs of paused
+    /// functions (run_at 'infinity') are never due.
     static let nextDue = """
         SELECT extract(epoch FROM least(
             (SELECT run_at FROM blacklight.runs WHERE status IN ('queued','running','sleeping','waiting') AND run_at <= now()
              ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED),
             (SELECT run_at FROM blacklight.runs WHERE status IN ('queued','running','sleeping','waiting') AND run_at > now()
-             ORDER BY run_at LIMIT 1)
+               AND run_at < 'infinity' ORDER BY run_at LIMIT 1)
         ) - clock_timestamp())::float8 AS wait
         """
 

@@ -110,6 +110,15 @@ final class Worker {
         batch.statementTimeout = settings.runLimits.stepTimeout
         batch.log = services.log
         batch.pending = Set(ids)
+        // The claim has committed: first starts, and runs that stalled their worker in every attempt (failed by
+        // the claim itself), count now; what the batch does counts when it commits.
+        var claims = RunTally()
+        for claim in claimed {
+            batch.functionOf[claim.id] = claim.functionID
+            if claim.firstStart { claims.started(function: claim.functionID) }
+            if claim.poisoned { claims.recorded(function: claim.functionID, status: .failed, retry: false) }
+        }
+        claims.report()
         var started: Set<String> = []
         do {
             try batch.begin()
@@ -149,10 +158,12 @@ final class Worker {
             let message = "\(error)"
             batch.runs.append(RunRecord(id: claim.id, status: .failed, runAt: Date(), attempt: claim.attempt, output: nil,
                                         error: .object(["message": .string(message)]), endedAt: Date()))
+            batch.tally.recorded(function: claim.functionID, status: .failed, retry: false)
             return
         }
         if let refused = startRefusal(claim, definition: wvm.definition) {
             batch.runs.append(refused)
+            batch.tally.recorded(function: claim.functionID, status: refused.status, retry: false)
             logOutcome(claim, refused)
             return
         }
@@ -176,6 +187,7 @@ final class Worker {
         if outcome.discardVM { cache.discard(function: claim.functionID, version: claim.version) }
         if outcome.leaseLost { return }
         batch.runs.append(outcome.record)
+        batch.tally.recorded(function: claim.functionID, status: outcome.record.status, retry: outcome.record.attempt > claim.attempt)
         logOutcome(claim, outcome.record)
         if outcome.record.status == .queued, outcome.record.runAt.timeIntervalSinceNow < 0.01 { batch.wantsWakeup = true }
         if outcome.startFailureHandler != nil {

@@ -126,7 +126,9 @@ struct ParameterEncoder {
 
     private static func refuseNUL(in bytes: [UInt8], from start: Int, index: Int) throws(PGError) {
         let hasNUL = bytes.withUnsafeBufferPointer { p in
-            memchr(p.baseAddress! + start, 0, p.count - start) != nil
+            // An empty parameter first in the list leaves nothing to search (and an empty array may have no address).
+            guard p.count > start, let base = p.baseAddress else { return false }
+            return memchr(base + start, 0, p.count - start) != nil
         }
         if hasNUL {
             throw PGError(

@@ -20,10 +20,11 @@ enum TimestampText {
         if date == .distantPast { out.append(contentsOf: "-infinity".utf8); return true }
         guard representable.contains(date.timeIntervalSince1970) else { return false }
         let refMicros = (date.timeIntervalSinceReferenceDate * 1_000_000).rounded()
-        // Microseconds since 2001 fit an Int64 across PostgreSQL's range; since 1970 they do not (its last
-        // 29 years, from 294247 AD, overflow), so the 1970 offset is added to whole seconds. Adding it to
-        // microseconds wrapped `ts: 9223978307200000` into a year-292277 BC text (found by fuzzing).
-        let (refSecs, frac) = floorDivMod(Int64(exactly: refMicros) ?? 0, 1_000_000)
+        // Microseconds since 2001 fit an Int64 across PostgreSQL's range (to 294276 AD); since 1970 they do not
+        // (past 294247 AD), which is why the 1970 offset is added to the seconds, not to the microseconds: a
+        // `ts` of 9223978307200000 ms once wrapped around here and trapped in the digit arithmetic below.
+        guard let micros = Int64(exactly: refMicros) else { return false }
+        let (refSecs, frac) = floorDivMod(micros, 1_000_000)
         let secs = refSecs + referenceOffset
         let (days, secOfDay) = floorDivMod(secs, 86_400)
         let (y, m, d) = civil(fromDays: days)
@@ -106,12 +107,10 @@ enum TimestampText {
         else { return nil }
         let days = daysFromCivil(year: astronomicalYear, month: month, day: day)
         let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset - referenceOffset
-        // Whole microseconds keep a Date that was the nearest Double to one bit-for-bit. Past about
-        // 294247 AD (and for the 9-digit years the text allows) they overflow an Int64; there a Double
-        // cannot hold microseconds anyway. The overflow trapped on reading such a text (found by fuzzing).
-        let (scaled, overflow) = secs.multipliedReportingOverflow(by: 1_000_000)
-        let (total, carry) = scaled.addingReportingOverflow(micros)
-        if overflow || carry { return Date(timeIntervalSinceReferenceDate: Double(secs) + Double(micros) / 1_000_000) }
+        // A nine-digit year (the most the scanner reads) overflows microseconds in an Int64: nil, not a trap.
+        let (scaled, o1) = secs.multipliedReportingOverflow(by: 1_000_000)
+        let (total, o2) = scaled.addingReportingOverflow(micros)
+        guard !o1, !o2 else { return nil }
         return Date(timeIntervalSinceReferenceDate: Double(total) / 1_000_000)
     }
 

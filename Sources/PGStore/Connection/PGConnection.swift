@@ -81,10 +81,16 @@ public final class PGConnection {
     /// TCP keepalives and `tcp_user_timeout` bound how long a call can hang on a peer that vanished (a restarted
     /// server, a cut network): without them a blocked read waits for the kernel's default, about two hours.
     /// Idle 10 s, then 3 probes 5 s apart: a dead link is noticed in about 25 s, within a 30 s run lease.
+    /// The server's end of the session gets the same settings (`serverOptions`).
     private static func connect(_ url: String, connectTimeout: Int) -> OpaquePointer? {
-        let keys = ["connect_timeout", "application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+        var keys = ["connect_timeout", "application_name", "keepalives", "keepalives_idle", "keepalives_interval",
                     "keepalives_count", "tcp_user_timeout", "dbname"]
-        let values = [String(connectTimeout), "blacklight", "1", "10", "5", "3", "25000", url]
+        var values = [String(connectTimeout), "blacklight", "1", "10", "5", "3", "25000", url]
+        // After dbname, so that it replaces the URL's own `options`, which it includes.
+        if let options = serverOptions(url, defaults: Dictionary(uniqueKeysWithValues: zip(keys, values))) {
+            keys.append("options")
+            values.append(options)
+        }
         let cKeys = keys.map { strdup($0) } + [nil]
         let cValues = values.map { strdup($0) } + [nil]
         defer {
@@ -96,6 +102,44 @@ public final class PGConnection {
                 PQconnectdbParams(k.baseAddress, v.baseAddress, 1)
             }
         }
+    }
+
+    /// The client's keepalives and `tcp_user_timeout` (the defaults of `connect`, or the URL's), as server settings
+    /// in the startup packet's `options`, followed by the URL's own `options` (or `PGOPTIONS`), which win on a clash.
+    ///
+    /// Why: a client cut off by the network (a partition, a dead host: nothing arrives, no RST, no FIN) is otherwise
+    /// noticed by the server only after the kernel's defaults, about two hours of keepalive or some 15 minutes of
+    /// retransmissions, and `client_connection_check_interval` does not help, since the kernel does not know the
+    /// connection is dead either. Meanwhile the backend sits in the worker's open batch transaction with the rows
+    /// of its runs locked, so no other worker can claim them, whatever their lease says: in the partition test
+    /// (PartitionTests) they were not released within 60 s. With the client's settings the server drops such a
+    /// session about when the client gives up on it (≈25 s by default, within the 30 s lease; 3.5 s with the
+    /// test's settings). Startup options rather than `SET`: they are the session's defaults, so `RESET ALL` (run
+    /// between runs) keeps them at no cost. A Unix-socket session accepts and ignores them. Needs PostgreSQL 12+
+    /// (`tcp_user_timeout`). Nil when the URL cannot be parsed (libpq reports that when connecting).
+    static func serverOptions(_ url: String, defaults: [String: String]) -> String? {
+        guard let parsed = PQconninfoParse(url, nil) else { return nil }
+        defer { PQconninfoFree(parsed) }
+        var given: [String: String] = [:]
+        var i = 0
+        while let keyword = parsed[i].keyword {
+            if let value = parsed[i].val { given[String(cString: keyword)] = String(cString: value) }
+            i += 1
+        }
+        // Integers only reach the options (a URL's values are checked, and left out when they are not numbers).
+        func value(_ key: String) -> Int32? {
+            (given[key] ?? defaults[key]).flatMap { Int32($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0 >= 0 ? $0 : nil }
+        }
+        var settings: [String] = []
+        if value("keepalives") != 0 {
+            for (key, name) in [("keepalives_idle", "tcp_keepalives_idle"), ("keepalives_interval", "tcp_keepalives_interval"),
+                                ("keepalives_count", "tcp_keepalives_count")] {
+                if let n = value(key) { settings.append("-c \(name)=\(n)") }
+            }
+        }
+        if let n = value("tcp_user_timeout") { settings.append("-c tcp_user_timeout=\(n)") }
+        if let own = given["options"] ?? ProcessInfo.processInfo.environment["PGOPTIONS"], !own.isEmpty { settings.append(own) }
+        return settings.joined(separator: " ")
     }
 
     /// Whether the connection is open and healthy (false after `close()` or once the server has gone away).

@@ -15,6 +15,7 @@ struct APIRoutes: Sendable {
     func register<Context: RequestContext>(on router: Router<Context>) {
         let api = router.group("api")
         api.get("runs") { request, _ in try await self.listRuns(request) }
+        BulkRoutes(pool: pool, log: log).register(on: api)
         api.get("runs/:id") { _, context in try await self.showRun(try context.parameters.require("id")) }
         api.post("runs/:id/cancel") { _, context in try await self.cancel(try context.parameters.require("id")) }
         api.post("runs/:id/rerun") { request, context in try await self.rerun(request, try context.parameters.require("id")) }
@@ -41,16 +42,7 @@ struct APIRoutes: Sendable {
     }
 
     func listRuns(_ request: Request) async throws -> Response {
-        var f = ReadQueries.RunFilter()
-        f.function = request.query("function")
-        f.status = request.query("status").map { $0.split(separator: ",").map(String.init) }
-        if let bad = f.status?.first(where: { RunStatusName.all.contains($0) == false }) {
-            throw APIError.badRequest("unknown status '\(bad)': use one of \(RunStatusName.all.joined(separator: ", "))")
-        }
-        f.eventName = request.query("event")
-        f.eventID = request.query("event_id")
-        f.since = try request.query("since").map { try Self.time($0, "since") }
-        f.until = try request.query("until").map { try Self.time($0, "until") }
+        var f = ReadQueries.RunFilter(try BulkRoutes.filter(from: request, body: .object([:])))
         f.cursor = request.query("cursor")
         f.limit = try Self.limit(request)
         let filter = f
@@ -63,7 +55,7 @@ struct APIRoutes: Sendable {
     }
 
     func cancel(_ id: String) async throws -> Response {
-        guard let (status, changed) = try await pool.run({ try RunActions().cancel(id, conn: $0) }) else {
+        guard let (status, changed) = try await pool.run({ try RunControl().cancel(id, conn: $0) }) else {
             throw APIError.notFound("run \(id)")
         }
         if !changed { throw APIError(.conflict, "run \(id) is \(status) and cannot be cancelled") }
@@ -76,7 +68,10 @@ struct APIRoutes: Sendable {
         let body = try await request.jsonBody()
         if let step = body["step"]?.stringValue ?? body["from_step"]?.stringValue {
             let output = body["output"]
-            let result = try await pool.run { try RunActions().rerun(id, fromStep: step, output: output, conn: $0) }
+            if let (path, problem) = output?.unstorablePart(maxDepth: options.limits.maxDataDepth) {
+                throw APIError.badRequest("field 'output\(path)': \(problem)")
+            }
+            let result = try await pool.run { try RunControl().rerun(id, fromStep: step, output: output, conn: $0) }
             switch result {
             case .noRun: throw APIError.notFound("run \(id)")
             case .noStep: throw APIError.notFound("step '\(step)' of run \(id)")
@@ -85,7 +80,7 @@ struct APIRoutes: Sendable {
                 return .json(["run_id": .string(newID), "from_run_id": .string(id), "from_step": .string(step)], status: .created)
             }
         }
-        guard let newID = try await pool.run({ try RunActions().rerun(id, conn: $0) }) else { throw APIError.notFound("run \(id)") }
+        guard let newID = try await pool.run({ try RunControl().rerun(id, conn: $0) }) else { throw APIError.notFound("run \(id)") }
         log.info("run rerun", metadata: ["run_id": "\(newID)", "from_run_id": "\(id)"])
         return .json(["run_id": .string(newID), "from_run_id": .string(id)], status: .created)
     }
@@ -103,12 +98,11 @@ struct APIRoutes: Sendable {
 
     /// Same body and rules as the event API, answered the same way.
     func sendEvents(_ request: Request) async throws -> Response {
-        let body = try await request.jsonBody(limit: options.limits.maxRequestBytes)
         let events: [EventStore.Event]
-        do {
-            events = try EventPayload.parse(body, limits: options.limits)
-        } catch {
-            return EventRoutes.answer([], status: .badRequest, error: error.message)
+        switch EventRoutes.events(try await request.body.collect(upTo: options.limits.maxRequestBytes).readableBytesView,
+                                  limits: options.limits) {
+        case .success(let e): events = e
+        case .failure(let refusal): return EventRoutes.answer([], status: .badRequest, error: refusal.message)
         }
         let seed = EventIDSeed.random()
         return try await EventRoutes.store(events, ids: events.indices.map(seed.id(at:)), batcher: batcher)
@@ -117,10 +111,8 @@ struct APIRoutes: Sendable {
     /// Sends a stored event again as a new event (same name and data, no client id).
     func replay(_ id: String) async throws -> Response {
         let ids = try await pool.run { conn -> [String]? in
-            let r = try conn.query("SELECT name, data FROM blacklight.events WHERE id = $1", [.text(id)])
-            guard let row = r.rows.first else { return nil }
-            let data = row["data"].jsonText.flatMap { try? JSONValue.parse($0) } ?? .object([:])
-            return try EventStore().send([EventStore.Event(name: row["name"].stringValue ?? "", data: data)], conn: conn)
+            guard let event = try RunControl().storedEvent(id, conn: conn) else { return nil }
+            return try EventStore().send([event], conn: conn)
         }
         guard let ids else { throw APIError.notFound("event \(id)") }
         return EventRoutes.answer(ids, status: .ok)
@@ -128,7 +120,13 @@ struct APIRoutes: Sendable {
 
     func invoke(_ function: String, data: JSONValue) async throws -> Response {
         guard case .object = data else { throw APIError.badRequest("'data' must be a JSON object") }
-        let result = try await pool.run { try RunActions().invoke(function, data: data, conn: $0) }
+        // The same checks as any event's data: this one is stored as a `blacklight/invoke` event.
+        do {
+            try EventStore.Event(name: "blacklight/invoke", data: data).validate(index: 0, limits: options.limits)
+        } catch {
+            throw APIError.badRequest(error.message)
+        }
+        let result = try await pool.run { try RunControl().invoke(function, data: data, conn: $0) }
         switch result {
         case .noFunction: throw APIError.notFound("active function \(function)")
         case .skipped(let eventID):
@@ -140,7 +138,7 @@ struct APIRoutes: Sendable {
     }
 
     func runSchedule(_ id: String) async throws -> Response {
-        guard let s = try await pool.run({ try RunActions().scheduleFunction(id, conn: $0) }) else { throw APIError.notFound("schedule \(id)") }
+        guard let s = try await pool.run({ try RunControl().scheduleFunction(id, conn: $0) }) else { throw APIError.notFound("schedule \(id)") }
         if let function = s.function {
             return try await invoke(function, data: ["cron": "manual", "function_id": .string(function), "schedule_id": .string(id)])
         }
@@ -155,29 +153,13 @@ struct APIRoutes: Sendable {
         return n
     }
 
-    /// An ISO 8601 time or milliseconds since 1970.
+    /// An ISO 8601 time, a date, or milliseconds since 1970, in years 1 to 9999 (`RunFilter.time`).
     static func time(_ text: String, _ field: String) throws -> Date {
-        if let ms = Double(text) { return Date(timeIntervalSince1970: ms / 1000) }
-        // Every form read below is ASCII, and Foundation's DateFormatter traps ("Incorrect range CFRange")
-        // on some other text, such as `2-1-ͫ\u{FFFD}…:20:0Z`: one request would stop the server (found by fuzzing).
-        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { throw badTime(field) }
-        let f = ISO8601DateFormatter()
-        if let d = f.date(from: text) { return d }
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: text) { return d }
-        // What an <input type="datetime-local"> sends (no zone): read as UTC, like the dashboard shows times.
-        let local = DateFormatter()
-        local.locale = Locale(identifier: "en_US_POSIX")
-        local.timeZone = TimeZone(identifier: "UTC")
-        for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd"] {
-            local.dateFormat = format
-            if let d = local.date(from: text) { return d }
+        do {
+            return try RunFilter.time(text, field: field)
+        } catch let error as EngineError {
+            throw APIError.badRequest(error.message)
         }
-        throw badTime(field)
-    }
-
-    private static func badTime(_ field: String) -> APIError {
-        .badRequest("'\(field)' must be an ISO 8601 time (2026-01-31T12:00:00Z) or milliseconds since 1970")
     }
 }
 

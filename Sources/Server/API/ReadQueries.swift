@@ -1,4 +1,5 @@
 import BlacklightCore
+import Engine
 import Foundation
 import PGStore
 
@@ -15,11 +16,29 @@ struct ReadQueries {
         /// Runs with ids below this one (ids are ULIDs, so this is "older than").
         var cursor: String?
         var limit = 50
+
+        init() {}
+
+        /// The filters as checked by `RunFilter.parse` (the same for the list and the bulk actions).
+        init(_ f: Engine.RunFilter) {
+            function = f.function
+            status = f.statuses?.map(\.rawValue)
+            eventName = f.eventName
+            eventID = f.eventID
+            since = f.since
+            until = f.until
+        }
     }
 
+    /// `waiting_for` says why a run that has not ended is not executing beyond its status: `paused` while its
+    /// function is paused. A parked run's run_at is 'infinity' in the table; the time it was due is shown.
     static let runColumns = """
         r.id, r.function_id, r.status, r.attempt, r.max_attempts, r.version, r.kind, r.parent_run_id, r.event_id,
-        e.name AS event_name, r.created_at, r.started_at, r.ended_at, r.run_at,
+        e.name AS event_name, r.created_at, r.started_at, r.ended_at,
+        CASE WHEN r.run_at = 'infinity' THEN r.parked_run_at ELSE r.run_at END AS run_at,
+        CASE WHEN r.status IN ('queued','sleeping','waiting') OR (r.status = 'running' AND r.run_at = 'infinity') THEN
+            (SELECT 'paused' FROM blacklight.functions pf WHERE pf.id = r.function_id AND pf.paused_at IS NOT NULL)
+        END AS waiting_for,
         round((extract(epoch FROM (r.ended_at - r.created_at)) * 1000)::numeric, 3) AS duration_ms
         """
 
@@ -120,6 +139,7 @@ struct ReadQueries {
               'functions', coalesce((SELECT jsonb_agg(jsonb_build_object(
                   'id', f.id, 'name', f.name, 'file', f.file, 'active_version', f.active_version,
                   'deployed_at', f.deployed_at, 'config', f.config,
+                  'paused', f.paused_at IS NOT NULL, 'paused_at', f.paused_at,
                   'triggers', coalesce(f.config -> 'triggers', '[]'::jsonb),
                   'event_triggers', coalesce((SELECT jsonb_agg(jsonb_build_object('event', t.event_name, 'filter', t.filter))
                                               FROM blacklight.triggers t WHERE t.function_id = f.id), '[]'::jsonb),

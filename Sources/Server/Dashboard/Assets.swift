@@ -18,10 +18,15 @@ enum Assets {
         form.filters{display:flex;gap:8px;flex-wrap:wrap;margin-bottom:12px}.row{display:flex;gap:8px;align-items:center;flex-wrap:wrap}
         .timeline{position:relative;height:14px;background:#f0f2f6;border-radius:4px;min-width:160px}.bar{position:absolute;top:2px;height:10px;border-radius:3px;background:#5b8def}
         .bar.failed{background:#e05a5a}.bar.sleeping,.bar.waiting{background:#e6b450}dl.meta{display:grid;grid-template-columns:140px 1fr;gap:4px 12px;margin:0}dt{color:#6a7385}
-        details summary{cursor:pointer}.pager{margin-top:12px}.hidden{display:none}
+        details summary{cursor:pointer}.pager{margin-top:12px}.hidden{display:none}.col-timeline{width:30%}
+        form.signout{margin-left:auto}form.signout button{background:transparent;color:#b8c0d0;border-color:#3a3f4b}
+        .waiting-for{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;background:#f1e4ff;color:#5b2a8c}
         """
 
-    /// Small helpers the pages call from their buttons; the pages work without them for reading.
+    /// Small helpers behind the pages' buttons; the pages work without them for reading. The pages carry no inline
+    /// handlers or styles (the Content-Security-Policy allows neither): a button names its action in `data-action`,
+    /// a JSON editor its message element in `data-check`, a timeline bar its position in `data-left`/`data-width`,
+    /// and the listeners below, on the document, serve what a live region re-renders too.
     static let js = """
         "use strict";
         async function bl(method, path, body) {
@@ -64,19 +69,74 @@ enum Assets {
           try { const j = await bl("POST", "/api/runs/" + encodeURIComponent(id) + "/rerun", body); location.href = "/runs/" + encodeURIComponent(j.run_id); }
           catch (e) { alert(e.message); }
         }
+        // Bulk cancel/replay of the runs matching the filter form: a dry run first, whose count the person
+        // confirms; only then the action itself.
+        function blBulkFilter() {
+          const body = {};
+          new FormData(document.querySelector("form.filters")).forEach((v, k) => { if (v !== "") { body[k] = v; } });
+          return body;
+        }
+        function blBulkDone(text) {
+          document.getElementById("bulk-confirm").classList.add("hidden");
+          blShow("bulk-result", text);
+        }
+        async function blBulk(action) {
+          const body = blBulkFilter();
+          blBulkDone("");
+          try {
+            const dry = await bl("POST", "/api/runs/" + action, Object.assign({dry_run: true}, body));
+            if (dry.count === 0) { blShow("bulk-result", "No runs to " + action + "."); return; }
+            const verb = action === "cancel" ? "Cancel" : "Replay";
+            blShow("bulk-question", verb + " " + dry.count + " run" + (dry.count === 1 ? "" : "s") + "?");
+            document.getElementById("bulk-confirm").classList.remove("hidden");
+            document.getElementById("bulk-yes").onclick = async () => {
+              try {
+                const j = await bl("POST", "/api/runs/" + action, body);
+                blBulkDone((action === "cancel" ? "Cancelled " : "Replayed ") + j.count + " runs.");
+              } catch (e) { blBulkDone(e.message); }
+            };
+          } catch (e) { blShow("bulk-result", e.message); }
+        }
+        async function blPause(fn, pause) {
+          try { await bl("POST", "/api/functions/" + encodeURIComponent(fn) + (pause ? "/pause" : "/resume")); location.reload(); }
+          catch (e) { alert(e.message); }
+        }
         // Live updates: a page marks a region with data-live="URL"; its HTML is refetched every 1.5 s while
         // the page is visible (the server renders the fragment, so escaping stays in one place).
         function blLive() {
           document.querySelectorAll("[data-live]").forEach(el => {
             const tick = async () => {
               if (!document.hidden) {
-                try { const r = await fetch(el.dataset.live, {credentials: "same-origin"}); if (r.ok) { const html = await r.text(); if (html !== el.innerHTML) { el.innerHTML = html; } } } catch (e) {}
+                try { const r = await fetch(el.dataset.live, {credentials: "same-origin"}); if (r.ok) { const html = await r.text(); if (html !== el.blShown) { el.blShown = html; el.innerHTML = html; blBars(el); } } } catch (e) {}
               }
               setTimeout(tick, 1500);
             };
             setTimeout(tick, 1500);
           });
         }
-        document.addEventListener("DOMContentLoaded", blLive);
+        const blActions = {
+          "send-event": b => blSendEvent(),
+          "replay": b => blReplay(b.dataset.event),
+          "invoke": b => blInvoke(b.dataset.fn, b.dataset.area, b.dataset.out),
+          "run-schedule": b => blRunSchedule(b.dataset.schedule),
+          "cancel": b => blCancel(b.dataset.run),
+          "rerun": b => blRerun(b.dataset.run),
+          "rerun-from": b => blRerunFrom(b.dataset.run, b.dataset.step, b.dataset.area),
+          "bulk-cancel": b => blBulk("cancel"),
+          "bulk-replay": b => blBulk("replay"),
+          "bulk-back": b => blBulkDone(""),
+          "pause": b => blPause(b.dataset.fn, true),
+          "resume": b => blPause(b.dataset.fn, false),
+        };
+        document.addEventListener("click", e => {
+          const b = e.target.closest("[data-action]");
+          if (b && blActions[b.dataset.action]) { e.preventDefault(); blActions[b.dataset.action](b); }
+        });
+        document.addEventListener("input", e => { if (e.target.dataset && e.target.dataset.check) { blCheck(e.target, e.target.dataset.check); } });
+        // Style set from script is not inline markup, so the policy's style-src 'self' allows it.
+        function blBars(root) {
+          root.querySelectorAll(".bar[data-left]").forEach(b => { b.style.left = b.dataset.left + "%"; b.style.width = b.dataset.width + "%"; });
+        }
+        document.addEventListener("DOMContentLoaded", () => { blBars(document); blLive(); });
         """
 }

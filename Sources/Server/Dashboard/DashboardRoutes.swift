@@ -1,5 +1,6 @@
 import BlacklightCore
 import Foundation
+import Engine
 import Hummingbird
 
 /// Server-rendered pages. Each reads through the same queries as the REST API; a page's live region
@@ -31,8 +32,7 @@ struct DashboardRoutes: Sendable {
         f.limit = 50
         let filter = f
         let (list, functions) = try await pool.run { conn in
-            (try ReadQueries().runs(filter, conn: conn),
-             try conn.query("SELECT id FROM blacklight.functions ORDER BY id").rows.compactMap { $0["id"].stringValue })
+            (try ReadQueries().runs(filter, conn: conn), try RunControl().functionIDs(conn: conn))
         }
         let page = parse(list)
         let rows = RunsPage.rows(page["runs"]?.arrayValue ?? [])

@@ -12,8 +12,8 @@ enum EventsPage {
             <section class="card" id="send">
               <h2>Send an event</h2>
               <div class="row"><input id="ev-name" placeholder="event name, e.g. jobs/imported" size="40">
-              <button class="primary" id="ev-send" onclick="blSendEvent()">Send event</button> <span id="ev-result" class="error"></span></div>
-              <textarea id="ev-data" oninput="blCheck(this, 'ev-result')" spellcheck="false">{}</textarea>
+              <button class="primary" id="ev-send" data-action="send-event">Send event</button> <span id="ev-result" class="error"></span></div>
+              <textarea id="ev-data" data-check="ev-result" spellcheck="false">{}</textarea>
             </section>
             <form class="filters" method="get" action="/events"><input name="name" placeholder="event name" value="\(HTML.escape(name ?? ""))"><button>Filter</button></form>
             <table id="events"><thead><tr><th>Event</th><th>Name</th><th>Received (UTC)</th><th>Runs</th><th>Payload</th><th></th></tr></thead>
@@ -30,7 +30,7 @@ enum EventsPage {
                 + "<td>\(HTML.escape(e["name"]?.stringValue ?? ""))</td><td>\(HTML.time(e["received_at"]))</td>"
                 + "<td><a href=\"/events/\(HTML.component(id))\">\(e["run_count"]?.intValue ?? 0)</a></td>"
                 + "<td><details><summary>data</summary><pre>\(HTML.json(e["data"]))</pre></details></td>"
-                + "<td><button data-event=\"\(HTML.escape(id))\" onclick=\"blReplay(this.dataset.event)\">Replay</button></td></tr>"
+                + "<td><button data-action=\"replay\" data-event=\"\(HTML.escape(id))\">Replay</button></td></tr>"
         }.joined(separator: "\n")
     }
 
@@ -38,7 +38,7 @@ enum EventsPage {
         let id = e["id"]?.stringValue ?? ""
         return Layout.page(title: "Event \(id)", active: "Events", body: """
             <div class="row"><h1>Event <span class="mono">\(HTML.escape(id))</span></h1>
-            <button data-event="\(HTML.escape(id))" onclick="blReplay(this.dataset.event)">Replay</button></div>
+            <button data-action="replay" data-event="\(HTML.escape(id))">Replay</button></div>
             <section class="card"><dl class="meta">
             <dt>Name</dt><dd>\(HTML.escape(e["name"]?.stringValue ?? ""))</dd>
             <dt>Time</dt><dd>\(HTML.time(e["ts"]))</dd><dt>Received</dt><dd>\(HTML.time(e["received_at"]))</dd>

@@ -28,16 +28,20 @@ enum FunctionsPage {
             let version = f["active_version"]?.stringValue
             let loadError = f["load_error"].flatMap { $0.isNull ? nil : $0 }
             let area = "invoke-\(i)", out = "invoke-out-\(i)"
+            let paused = f["paused"]?.boolValue == true
+            let pauseControl = paused
+                ? "<span class=\"waiting-for\">paused</span> <button class=\"primary\" data-fn=\"\(HTML.escape(id))\" data-action=\"resume\">Resume</button>"
+                : "<button data-fn=\"\(HTML.escape(id))\" data-action=\"pause\">Pause</button>"
             let invoke = version == nil ? "<span class=\"muted\">retired</span>" : """
-                <details><summary>Invoke</summary><textarea id="\(area)" oninput="blCheck(this, '\(out)')" spellcheck="false">{}</textarea>
-                <button class="primary" data-fn="\(HTML.escape(id))" onclick="blInvoke(this.dataset.fn, '\(area)', '\(out)')">Run with this data</button>
+                <details><summary>Invoke</summary><textarea id="\(area)" data-check="\(out)" spellcheck="false">{}</textarea>
+                <button class="primary" data-action="invoke" data-fn="\(HTML.escape(id))" data-area="\(area)" data-out="\(out)">Run with this data</button>
                 <span id="\(out)" class="error"></span></details>
                 """
             body += """
-                <tr data-function="\(HTML.escape(id))"><td><a href="/runs?function=\(HTML.component(id))"><b>\(HTML.escape(id))</b></a><div class="muted">\(HTML.escape(f["name"]?.stringValue ?? "")) · \(HTML.escape(f["file"]?.stringValue ?? ""))</div>
+                <tr data-function="\(HTML.escape(id))" data-paused="\(paused)"><td><a href="/runs?function=\(HTML.component(id))"><b>\(HTML.escape(id))</b></a><div class="muted">\(HTML.escape(f["name"]?.stringValue ?? "")) · \(HTML.escape(f["file"]?.stringValue ?? ""))</div>
                 \(loadError.map { "<div class=\"error\">reload failed: \(HTML.escape($0["message"]?.stringValue ?? ""))</div>" } ?? "")</td>
                 <td>\(triggers)</td><td class="mono">\(version.map { HTML.escape(String($0.prefix(12))) } ?? "<span class=\"muted\">none</span>")</td>
-                <td>\(HTML.time(f["deployed_at"]))</td><td>\(invoke)</td></tr>
+                <td>\(HTML.time(f["deployed_at"]))</td><td><p class="row pause">\(pauseControl)</p>\(invoke)</td></tr>
                 """
         }
         body += "</tbody></table>"
@@ -48,7 +52,7 @@ enum FunctionsPage {
                     return "<tr><td class=\"mono\">\(HTML.escape(sid))</td><td><code>\(HTML.escape(s["cron"]?.stringValue ?? ""))</code></td>"
                         + "<td>\(HTML.time(s["last_tick"]))</td><td>\(HTML.time(s["next_tick"]))</td>"
                         + "<td>\(lastError(s))</td>"
-                        + "<td><button data-schedule=\"\(HTML.escape(sid))\" onclick=\"blRunSchedule(this.dataset.schedule)\">Run now</button></td></tr>"
+                        + "<td><button data-action=\"run-schedule\" data-schedule=\"\(HTML.escape(sid))\">Run now</button></td></tr>"
                 }.joined() + "</tbody></table>"
         }
         return Layout.page(title: "Functions", active: "Functions", body: body)

@@ -45,6 +45,13 @@ enum HTML {
         "<span class=\"status s-\(escape(s))\">\(escape(s))</span>"
     }
 
+    /// Why a run that has not ended is not executing (`waiting_for` of the run queries), next to its status.
+    static func waitingFor(_ v: JSONValue?) -> String {
+        guard let reason = v?.stringValue else { return "" }
+        let why = reason == "paused" ? "its function is paused; it starts when the function resumes" : reason
+        return " <span class=\"waiting-for\" title=\"\(escape(why))\">\(escape(reason))</span>"
+    }
+
     /// "2026-11-29T09:32:39.123+00:00" → "2026-11-29 09:32:39" (UTC), for tables.
     static func time(_ v: JSONValue?) -> String {
         guard let s = v?.stringValue else { return "" }

@@ -22,13 +22,13 @@ enum RunPage {
             "<a href=\"/events/\($0.isEmpty ? "" : HTML.component($0))\">\(HTML.escape(event?["name"]?.stringValue ?? $0))</a>"
         } ?? "<span class=\"muted\">none</span>"
         var actions = ""
-        if !terminal.contains(status) { actions += "<button class=\"danger\" id=\"cancel\" data-run=\"\(HTML.escape(id))\" onclick=\"blCancel(this.dataset.run)\">Cancel</button> " }
-        actions += "<button id=\"rerun\" data-run=\"\(HTML.escape(id))\" onclick=\"blRerun(this.dataset.run)\">Rerun</button>"
+        if !terminal.contains(status) { actions += "<button class=\"danger\" id=\"cancel\" data-action=\"cancel\" data-run=\"\(HTML.escape(id))\">Cancel</button> " }
+        actions += "<button id=\"rerun\" data-action=\"rerun\" data-run=\"\(HTML.escape(id))\">Rerun</button>"
         let related = (run["related_runs"]?.arrayValue ?? []).map { r in
             "<a href=\"/runs/\(HTML.component(r["id"]?.stringValue ?? ""))\">\(HTML.escape(r["kind"]?.stringValue ?? "")) \(HTML.escape(r["id"]?.stringValue ?? ""))</a> \(HTML.status(r["status"]?.stringValue ?? ""))"
         }.joined(separator: "<br>")
         var out = """
-            <div class="row"><h1>Run <span class="mono">\(HTML.escape(id))</span></h1> \(HTML.status(status))</div>
+            <div class="row"><h1>Run <span class="mono">\(HTML.escape(id))</span></h1> \(HTML.status(status))\(HTML.waitingFor(run["waiting_for"]))</div>
             <section class="card"><dl class="meta">
             <dt>Function</dt><dd><a href="/runs?function=\(HTML.component(run["function_id"]?.stringValue ?? ""))">\(HTML.escape(run["function_id"]?.stringValue ?? ""))</a>\(run["kind"]?.stringValue == "on_failure" ? " (on_failure handler)" : "")</dd>
             <dt>Version</dt><dd class="mono">\(HTML.escape(run["version"]?.stringValue ?? ""))</dd>
@@ -64,7 +64,7 @@ enum RunPage {
         if steps.isEmpty { return "<p class=\"muted\">No steps yet.</p>" }
         let span = max(1, steps.map { ($0["offset_ms"]?.doubleValue ?? 0) + ($0["duration_ms"]?.doubleValue ?? 0) }.max() ?? 1,
                        runDuration ?? 0)
-        return "<table id=\"steps\"><thead><tr><th>Step</th><th>Kind</th><th>Status</th><th>Attempts</th><th>Duration</th><th style=\"width:30%\">Timeline</th></tr></thead><tbody>"
+        return "<table id=\"steps\"><thead><tr><th>Step</th><th>Kind</th><th>Status</th><th>Attempts</th><th>Duration</th><th class=\"col-timeline\">Timeline</th></tr></thead><tbody>"
             + steps.enumerated().map { i, s in
                 let key = s["id"]?.stringValue ?? ""
                 let status = s["status"]?.stringValue ?? ""
@@ -83,13 +83,13 @@ enum RunPage {
                     <details><summary>Rerun from this step</summary>
                     <p class="muted">Steps before it replay their stored output. With JSON below, this step's output is replaced by it and the run continues after it; leave it empty to run this step again.</p>
                     <textarea id="\(area)">\(HTML.escape(prefill))</textarea>
-                    <button onclick="blRerunFrom(this.dataset.run, this.dataset.step, '\(area)')" data-run="\(HTML.escape(id))" data-step="\(HTML.escape(key))">Rerun from “\(HTML.escape(key))”</button>
+                    <button data-action="rerun-from" data-run="\(HTML.escape(id))" data-step="\(HTML.escape(key))" data-area="\(area)">Rerun from “\(HTML.escape(key))”</button>
                     </details>
                     """
                 return """
                     <tr data-step="\(HTML.escape(key))"><td class="mono">\(HTML.escape(key))</td><td>\(HTML.escape(s["kind"]?.stringValue ?? ""))</td>
                     <td>\(HTML.status(status))</td><td>\(s["attempts"]?.intValue ?? 0)</td><td>\(HTML.duration(s["duration_ms"]?.doubleValue))</td>
-                    <td><div class="timeline"><div class="bar \(HTML.escape(status))" style="left:\(String(format: "%.2f", left))%;width:\(String(format: "%.2f", width))%"></div></div></td></tr>
+                    <td><div class="timeline"><div class="bar \(HTML.escape(status))" data-left="\(String(format: "%.2f", left))" data-width="\(String(format: "%.2f", width))"></div></div></td></tr>
                     <tr><td></td><td colspan="5">\(detail)</td></tr>
                     """
             }.joined() + "</tbody></table>"

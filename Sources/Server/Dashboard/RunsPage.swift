@@ -28,6 +28,14 @@ enum RunsPage {
               <label class="muted">to <input type="datetime-local" name="until" value="\(HTML.escape(filter.until == nil ? "" : until ?? ""))"></label>
               <button type="submit">Filter</button> \(filter.cursor != nil ? "<a href=\"/runs\">newest</a>" : "<span class=\"muted\">updates live</span>")
             </form>
+            <div class="card row" id="bulk">
+              <span class="muted">Runs matching the filters above:</span>
+              <button class="danger" id="bulk-cancel" data-action="bulk-cancel">Cancel matching…</button>
+              <button id="bulk-replay" data-action="bulk-replay">Replay matching…</button>
+              <span id="bulk-confirm" class="hidden"><b id="bulk-question"></b>
+                <button class="primary" id="bulk-yes">Confirm</button> <button id="bulk-no" data-action="bulk-back">Back</button></span>
+              <span id="bulk-result"></span>
+            </div>
             <table id="runs"><thead><tr><th>Run</th><th>Function</th><th>Status</th><th>Attempt</th><th>Event</th><th>Created (UTC)</th><th>Duration</th></tr></thead>
             <tbody\(live)>\(rows)</tbody></table>
             <div class="pager">\(pager)</div>
@@ -42,7 +50,7 @@ enum RunsPage {
             return "<tr data-run=\"\(HTML.escape(id))\" data-status=\"\(HTML.escape(r["status"]?.stringValue ?? ""))\">"
                 + "<td class=\"mono\"><a href=\"/runs/\(HTML.component(id))\">\(HTML.escape(id))</a></td>"
                 + "<td>\(HTML.escape(r["function_id"]?.stringValue ?? ""))\(r["kind"]?.stringValue == "on_failure" ? " <span class=\"muted\">(on_failure)</span>" : "")</td>"
-                + "<td>\(HTML.status(r["status"]?.stringValue ?? ""))</td>"
+                + "<td>\(HTML.status(r["status"]?.stringValue ?? ""))\(HTML.waitingFor(r["waiting_for"]))</td>"
                 + "<td>\(r["attempt"]?.intValue ?? 0)/\(r["max_attempts"]?.intValue ?? 0)</td>"
                 + "<td>\(HTML.escape(r["event_name"]?.stringValue ?? ""))</td>"
                 + "<td>\(HTML.time(r["created_at"]))</td>"

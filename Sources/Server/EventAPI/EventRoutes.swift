@@ -36,6 +36,22 @@ struct EventRoutes: Sendable {
         }
     }
 
+    /// Parses and validates a request body, all of it before anything is queued for the database: a bad request
+    /// never reaches a merged insert. Numbers must be exact (no integer beyond Int64, no infinity).
+    static func events(_ bytes: some Collection<UInt8>, limits: EventLimits) -> Result<[EventStore.Event], APIError> {
+        let body: JSONValue
+        do {
+            body = try JSONValue.parse(bytes: bytes, exactNumbers: true)
+        } catch {
+            return .failure(.badRequest("request body is not valid JSON: \(error)"))
+        }
+        do {
+            return .success(try EventStore.events(json: body, limits: limits))
+        } catch {
+            return .failure(.badRequest(error.message))
+        }
+    }
+
     func keyAccepted(_ key: String) -> Bool {
         if options.dev || options.eventKeys.isEmpty { return true }
         return options.eventKeys.contains { constantTimeEquals($0, key) }
@@ -51,14 +67,11 @@ struct EventRoutes: Sendable {
                                error: "request body is over the limit of \(options.limits.maxRequestBytes / (1024 * 1024)) MB")
         }
         let events: [EventStore.Event]
-        do {
-            let body = try JSONValue.parse(bytes: buffer.readableBytesView)
-            events = try EventPayload.parse(body, limits: options.limits)
-        } catch let invalid as EventPayload.Invalid {
-            return Self.answer([], status: .badRequest, error: invalid.message)
-        } catch {
-            return Self.answer([], status: .badRequest, error: "request body is not valid JSON: \(error)")
+        switch Self.events(buffer.readableBytesView, limits: options.limits) {
+        case .success(let e): events = e
+        case .failure(let refusal): return Self.answer([], status: .badRequest, error: refusal.message)
         }
+        // A seed far from now is ignored (see EventIDSeed): the request then gets fresh ids.
         let seed = request.headers.first(where: { $0.name.canonicalName == Self.seedHeader }).flatMap { EventIDSeed($0.value) } ?? EventIDSeed.random()
         let ids = events.indices.map(seed.id(at:))
         let response = try await Self.store(events, ids: ids, batcher: batcher)

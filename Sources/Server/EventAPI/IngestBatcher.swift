@@ -14,8 +14,10 @@ import Synchronization
 /// 3,000 single-event requests/s cannot be had one transaction per request. While `maxInFlight` calls
 /// run, new requests queue and go together in the next call: under load the batches grow by
 /// themselves, an idle server sends each request alone at once (no timer, no added latency).
-/// If a combined call fails with a server error, its requests are retried one by one, so one bad request
-/// fails alone. If it fails because the database is unavailable, all of them fail at once with that error:
+/// Requests are validated before they are queued (`EventStore.Event`: NUL characters, id length, time range,
+/// numbers), so a bad request never reaches a combined call and nothing of it is stored. If a combined call still
+/// fails with a server error, something validation does not know of did it: its requests are retried one by one,
+/// so that request fails alone. If it fails because the database is unavailable, all of them fail at once with that error:
 /// retrying each would only multiply the failures (and the time the clients wait for them).
 ///
 /// The queue is bounded (`maxQueuedEvents`): while the database is slow or away, requests beyond it are refused

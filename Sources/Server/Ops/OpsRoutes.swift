@@ -6,12 +6,13 @@ import PGStore
 /// `/health` (the process answers), `/ready` (database reachable, migrations current), `/metrics`.
 struct OpsRoutes: Sendable {
     let pool: DatabasePool
+    let metrics: Metrics
 
     func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("health") { _, _ in Response.json(["status": "ok"]) }
         router.get("ready") { _, _ in await self.ready() }
         router.get("metrics") { _, _ in
-            Response.text(try await pool.run { try Metrics().render(conn: $0) }, contentType: "text/plain; version=0.0.4; charset=utf-8")
+            Response.text(try await metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
     }
 

@@ -1,3 +1,4 @@
+import Engine
 import Hummingbird
 import PGStore
 
@@ -30,6 +31,13 @@ public struct APIError: Error, Sendable {
     /// nil for anything else (a 500).
     static func from(_ error: any Error) -> APIError? {
         if let api = error as? APIError { return api }
+        // A refused event (a field too long, a NUL, a time out of range): the client's input, so a 400 with the message.
+        if let engine = error as? EngineError, engine.code == .badInput { return APIError(.badRequest, engine.message) }
+        // Refused by the parameter encoder before it reached the server (a NUL in a query string or a path, a time
+        // PostgreSQL cannot hold): the request's fault, and nothing was sent.
+        if let pg = error as? PGError, pg.code == .invalidArgument {
+            return APIError(.badRequest, "a value in the request cannot be passed to the database: \(pg.message)")
+        }
         if let pg = error as? PGError, pg.isUnavailable { return .databaseUnavailable }
         return nil
     }

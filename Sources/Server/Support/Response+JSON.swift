@@ -28,7 +28,7 @@ extension Request {
         let buffer = try await body.collect(upTo: limit)
         if buffer.readableBytes == 0 { return .object([:]) }
         do {
-            return try JSONValue.parse(bytes: buffer.readableBytesView)
+            return try JSONValue.parse(bytes: buffer.readableBytesView, exactNumbers: true)
         } catch {
             throw APIError.badRequest("request body is not valid JSON: \(error)")
         }

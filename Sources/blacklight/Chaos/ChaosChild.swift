@@ -19,6 +19,8 @@ final class ChaosChild {
         let p = Process()
         p.executableURL = Self.executable
         p.arguments = arguments
+        // The bench's own server on loopback: the dev server's rules (no keys) instead of making up keys.
+        p.environment = ProcessInfo.processInfo.environment.merging(["INNGEST_DEV": "1"]) { _, new in new }
         let log = try FileHandle(forWritingTo: logFile)
         log.seekToEndOfFile()
         p.standardOutput = log

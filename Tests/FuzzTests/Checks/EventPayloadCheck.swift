@@ -2,24 +2,22 @@ import BlacklightCore
 import Engine
 import Foundation
 @testable import PGStore
-@testable import Server
 
 /// An event body as `POST /e/{key}` receives it: parse, validate, and encode the accepted events as
 /// the SQL parameters of `blacklight.ingest_events`, everything the server does before the database.
 enum EventPayloadCheck {
-    /// The event validation under test, in one place so it is one line to re-point: issue 10 moves it
-    /// into Engine as `EventStore.Event(json:index:limits:)`, used by the HTTP API and every other path.
+    /// The event validation under test: `EventStore.events(json:limits:)` (each item through
+    /// `EventStore.Event(json:index:limits:)`), as the HTTP API and every other path use it.
     static func validate(_ body: JSONValue) throws -> [EventStore.Event] {
-        try EventPayload.parse(body, limits: EventLimits())
+        try EventStore.events(json: body, limits: EventLimits())
     }
 
-    /// Whether an accepted event must also be storable as is (no NUL, a time PostgreSQL holds). Today
-    /// the API accepts such events and the database refuses them (a 500, issue 10 defect 2); turn this
-    /// on with the re-pointing above, once validation refuses them with a 400.
-    static let acceptedMeansStorable = false
+    /// An accepted event must also be storable as is (no NUL, a time PostgreSQL holds): validation refuses
+    /// the rest with a 400 (issue 10 defect 2) instead of the database refusing a merged batch.
+    static let acceptedMeansStorable = true
 
     static func check(_ input: UnsafeBufferPointer<UInt8>) throws(FuzzFailure) {
-        guard let body = try? JSONValue.parse(bytes: input) else { return }
+        guard let body = try? JSONValue.parse(bytes: input, exactNumbers: true) else { return }  // as EventRoutes reads it
         let events: [EventStore.Event]
         do {
             events = try validate(body)

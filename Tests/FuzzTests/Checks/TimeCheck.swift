@@ -27,7 +27,7 @@ enum TimeCheck {
             _ = try? ParameterEncoder([.timestamp(since)])
         }
         // A time from Lua (`time.parse`, a `$time` memo): ISO text, back to the same instant.
-        if let seconds = TimeValue.parse(text), TimeValue.storable.contains(seconds) {
+        if let seconds = TimeValue.parse(text), TimeBounds.contains(seconds: seconds) {
             let iso = TimeValue.iso(seconds)
             guard let again = TimeValue.parse(iso), abs(again - seconds) < 0.001 else {
                 throw FuzzFailure("TimeValue: \(text) → \(seconds) → \(iso) → \(String(describing: TimeValue.parse(iso)))")

@@ -1,23 +1,35 @@
 import BlacklightCore
-import Engine
 import Foundation
 import PGStore
 
-/// The REST API's writes on runs and functions. Each is one transaction; each ends with a NOTIFY so
-/// idle workers look at once (polling stays the truth).
-struct RunActions {
+/// Writes on one run or one function, for the REST API, the dashboard, the CLI and the REPL alike. Each is one
+/// transaction; each that makes work ends with a NOTIFY so idle workers look at once (polling stays the truth).
+public struct RunControl {
+    public init() {}
+
+    /// What a cancel does to a run that is executing right now: its row is cancelled and its lease cleared, so
+    /// the batch executing it can write nothing more for it (every run write is fenced by `locked_by`) and
+    /// starts no further step of it (`Batch.begin` re-locks only runs still `running` under its token). A
+    /// batch transaction that holds the row makes the cancel wait for its commit; a run that completed in it
+    /// stays completed.
+    static let cancelledColumns = """
+        status = 'cancelled', ended_at = clock_timestamp(), locked_by = NULL, error = jsonb_build_object('message', 'cancelled')
+        """
+
     /// Cancels a run that has not finished. A worker never resumes it: the claim takes only
     /// queued/running/sleeping/waiting runs, and a batch's run update skips cancelled ones.
     /// Returns the run's status after the call, nil when there is no such run.
-    func cancel(_ id: String, conn: PGConnection) throws -> (status: String, changed: Bool)? {
+    public func cancel(_ id: String, conn: PGConnection) throws -> (status: String, changed: Bool)? {
         try conn.transaction { () throws -> (String, Bool)? in
             let updated = try conn.query("""
-                UPDATE blacklight.runs SET status = 'cancelled', ended_at = clock_timestamp(), locked_by = NULL,
-                    error = jsonb_build_object('message', 'cancelled')
-                WHERE id = $1 AND status IN ('queued','running','sleeping','waiting') RETURNING status
+                UPDATE blacklight.runs SET \(Self.cancelledColumns)
+                WHERE id = $1 AND status IN ('queued','running','sleeping','waiting') RETURNING function_id
                 """, [.text(id)])
-            if !updated.rows.isEmpty {
+            if let row = updated.rows.first {
                 try conn.exec("DELETE FROM blacklight.waits WHERE run_id = $1", [.text(id)])
+                // Counted before the commit: a cancel whose commit fails is counted anyway (rare, and a counter is
+                // not a ledger).
+                EngineMetrics.cancelled(function: row["function_id"].stringValue ?? "")
                 return ("cancelled", true)
             }
             let current = try conn.query("SELECT status FROM blacklight.runs WHERE id = $1", [.text(id)])
@@ -27,7 +39,7 @@ struct RunActions {
 
     /// A new run of the same function for the same event, on the function's active version (so a fixed
     /// script is what reruns). Nil when there is no such run.
-    func rerun(_ id: String, conn: PGConnection) throws -> String? {
+    public func rerun(_ id: String, conn: PGConnection) throws -> String? {
         try conn.transaction { () throws -> String? in
             let r = try conn.query("""
                 INSERT INTO blacklight.runs (id, function_id, version, kind, parent_run_id, event_id, max_attempts, concurrency_key)
@@ -42,12 +54,12 @@ struct RunActions {
         }
     }
 
-    enum FromStepResult { case noRun, noStep, started(String) }
+    public enum FromStepResult: Sendable { case noRun, noStep, started(String) }
 
     /// A new run on the same version, whose memos are those of the steps before `step` and, when
     /// `output` is given, `step` itself memoized with that JSON: the run replays up to there and
     /// executes the rest live.
-    func rerun(_ id: String, fromStep step: String, output: JSONValue?, conn: PGConnection) throws -> FromStepResult {
+    public func rerun(_ id: String, fromStep step: String, output: JSONValue?, conn: PGConnection) throws -> FromStepResult {
         try conn.transaction { () throws -> FromStepResult in
             let found = try conn.query("SELECT seq FROM blacklight.steps WHERE run_id = $1 AND key = $2", [.text(id), .text(step)])
             guard let seq = found.rows.first?["seq"].intValue else {
@@ -77,11 +89,11 @@ struct RunActions {
         }
     }
 
-    enum InvokeResult { case noFunction, skipped(eventID: String), started(eventID: String, runID: String) }
+    public enum InvokeResult: Sendable { case noFunction, skipped(eventID: String), started(eventID: String, runID: String) }
 
     /// Runs a function now with test data: stores a `blacklight/invoke` event (which triggers nothing
     /// else) and enqueues the function for it. Also "run this cron now".
-    func invoke(_ function: String, data: JSONValue, conn: PGConnection) throws -> InvokeResult {
+    public func invoke(_ function: String, data: JSONValue, conn: PGConnection) throws -> InvokeResult {
         try conn.transaction { () throws -> InvokeResult in
             let exists = try conn.query("SELECT 1 FROM blacklight.functions WHERE id = $1 AND active_version IS NOT NULL",
                                         [.text(function)])
@@ -98,10 +110,23 @@ struct RunActions {
     }
 
     /// The function a schedule starts, for "run this cron now".
-    func scheduleFunction(_ id: String, conn: PGConnection) throws -> (function: String?, event: String?, data: JSONValue)? {
+    public func scheduleFunction(_ id: String, conn: PGConnection) throws -> (function: String?, event: String?, data: JSONValue)? {
         let r = try conn.query("SELECT function_id, event_name, event_data FROM blacklight.schedules WHERE id = $1", [.text(id)])
         guard let row = r.rows.first else { return nil }
         let data = row["event_data"].jsonText.flatMap { try? JSONValue.parse($0) } ?? .object([:])
         return (row["function_id"].stringValue, row["event_name"].stringValue, data)
+    }
+
+    /// The name and data of a stored event, to send again as a new event; nil when there is no such event.
+    public func storedEvent(_ id: String, conn: PGConnection) throws -> EventStore.Event? {
+        let r = try conn.query("SELECT name, data FROM blacklight.events WHERE id = $1", [.text(id)])
+        guard let row = r.rows.first else { return nil }
+        let data = row["data"].jsonText.flatMap { try? JSONValue.parse($0) } ?? .object([:])
+        return EventStore.Event(name: row["name"].stringValue ?? "", data: data)
+    }
+
+    /// The ids of the functions, for the dashboard's filter list.
+    public func functionIDs(conn: PGConnection) throws -> [String] {
+        try conn.query("SELECT id FROM blacklight.functions ORDER BY id").rows.compactMap { $0["id"].stringValue }
     }
 }

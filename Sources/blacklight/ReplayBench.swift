@@ -1,0 +1,35 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+/// `blacklight bench replay`: bulk replay of failed runs while other events keep coming.
+struct ReplayBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay 100,000 failed runs while single events of another function arrive; replay time and their event-to-step latency.")
+
+    @OptionGroup var project: ProjectOptions
+    @Option(help: "Failed runs to replay.") var runs = 100_000
+    @Option(help: "Replayed runs due per second in the paced phase.") var rate = BulkRuns.defaultReplayRate
+    @Flag(inversion: .prefixedNo, help: "Also replay them all at once afterwards, for comparison.") var unpaced = true
+    @Option(help: "Other events per second during the replay.") var eventRate = 200
+    @Option(help: "Worker threads.") var workers = 2
+
+    func run() throws {
+        let (baseURL, cluster) = try project.database()
+        defer { cluster?.stop() }
+        try withScratchDatabase(baseURL) { url in
+            _ = try project.migrate(url)
+            var settings = ReplayBenchmark.Settings()
+            settings.runs = runs
+            settings.rate = rate
+            settings.unpaced = unpaced
+            settings.eventRate = eventRate
+            settings.workers = workers
+            var services = project.services
+            services.log.logLevel = .warning
+            print("blacklight bench replay — BulkRuns.replay in chunks of \(BulkRuns().chunk) runs")
+            try ReplayBenchmark.run(url: url, settings: settings, services: services) { print($0) }
+        }
+    }
+}
