@@ -16,9 +16,16 @@ CREATE INDEX functions_paused ON blacklight.functions (id) WHERE paused_at IS NO
 -- Meaningful only while run_at = 'infinity' (a parked run); stale otherwise, and never read then.
 ALTER TABLE blacklight.runs ADD COLUMN parked_run_at timestamptz;
 
--- The claim (blacklight.claim_runs, 0004_ingest_and_claim_plans.sql) with paused functions: a due run of a
--- paused function is parked instead of started (Sources/Engine/Worker/ClaimQueries.swift says why it is safe).
-CREATE OR REPLACE FUNCTION blacklight.claim_runs(p_limit int, p_token text, p_lease float8)
+-- The claim (Sources/Engine/Worker/ClaimQueries.swift explains each part) as a function, for one setting:
+-- `enable_bitmapscan = off` while it is planned. The scan must walk the partial index runs_due in run_at
+-- order and stop after p_limit rows. With statistics that undercount due rows (a queue filled faster than
+-- autovacuum analyzes it: `bench engine` with 20,000 runs queued), the planner chose a bitmap scan of
+-- every due row plus a sort instead: 64–100 ms per claim with 19,200 rows due (auto_explain), drain
+-- ≈1,400–1,900 runs/s against ≈2,200 with bitmap scans off in the same session. A function's SET clause
+-- holds while its body is planned and run, and ends with it; nothing else in the session changes.
+-- Paused functions: a due run of a paused function is parked instead of started (ClaimQueries.swift says why
+-- that is safe).
+CREATE FUNCTION blacklight.claim_runs(p_limit int, p_token text, p_lease float8)
 RETURNS TABLE (id text, function_id text, version text, kind text, parent_run_id text, attempt int, max_attempts int,
                ctx_now timestamptz, created_at timestamptz, started_at timestamptz, concurrency_key text, status text,
                stalled boolean, first_start boolean, parent_error jsonb, event jsonb)

@@ -18,8 +18,7 @@ enum ClaimQueries {
     /// server crash can lose is a claim whose batch never committed anything: the run is then claimed again
     /// as if this claim had not happened, without an attempt counted, which is right for an attempt that
     /// was lost with the server rather than stopped by the run.
-    /// The statement lives in `blacklight.claim_runs` (0004_ingest_and_claim_plans.sql, replaced in
-    /// 0005_pause_functions.sql) for its planner setting.
+    /// The statement lives in `blacklight.claim_runs` (0005_pause_functions.sql) for its planner setting.
     /// `$2` is the batch's fencing token: unique per claim, so a worker that lost a run can no longer write it.
     ///
     /// Paused functions (migration 0005): a due run of a paused function is parked (run_at 'infinity', its due
