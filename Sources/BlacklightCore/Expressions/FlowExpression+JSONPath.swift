@@ -16,6 +16,15 @@ extension FlowExpression {
         return try predicate(&budget)
     }
 
+    /// A predicate over a second event, for waits' and `cancel_on`'s `if`: `async.data.x` reads the awaited (or
+    /// cancelling) event, the document matched, and `event.data.x` reads the run's triggering event, passed as the
+    /// path variable `event` (`jsonb_path_match(doc, path, jsonb_build_object('event', trigger))`), so its values
+    /// are bound, never spliced into the path.
+    public func jsonPathPredicateOverAsync() throws(ExpressionError) -> String {
+        var budget = JSONPathBudget(asyncRoot: true)
+        return try predicate(&budget)
+    }
+
     /// A first-match list of `(when, value)` SQL/JSON paths for a value-valued expression: the value of the
     /// first branch whose `when` holds (nil: always). Conditionals become branches, their conditions guards.
     /// A branch whose value is a condition yields `null` (this form is for numbers, as `priority.run`).
@@ -34,7 +43,7 @@ extension FlowExpression {
             try b.branches(guards: guards + ["!" + isTrue], into: &out, &budget)
             return
         }
-        let value = isCondition ? "null" : try valuePath()
+        let value = isCondition ? "null" : try valuePath(false)
         out.append((guards.isEmpty ? nil : guards.joined(separator: " && "), value))
         try budget.spend(value.count + guards.reduce(0) { $0 + $1.count })
     }
@@ -62,16 +71,16 @@ extension FlowExpression {
         case .compare(let op, let left, .conditional(let c, let a, let b)):
             text = try FlowExpression.conditional(c, .compare(op, left, a), .compare(op, left, b)).predicate(&budget)
         case .compare(let op, let left, let right):
-            text = "(\(try left.valuePath()) \(op.rawValue) \(try right.valuePath()))"
+            text = "(\(try left.valuePath(budget.asyncRoot)) \(op.rawValue) \(try right.valuePath(budget.asyncRoot)))"
         case .literal, .path:
-            text = "(\(try valuePath()) == true)"
+            text = "(\(try valuePath(budget.asyncRoot)) == true)"
         }
         try budget.spend(text.count)
         return text
     }
 
     /// A literal or path as SQL/JSON path text.
-    private func valuePath() throws(ExpressionError) -> String {
+    private func valuePath(_ asyncRoot: Bool) throws(ExpressionError) -> String {
         switch self {
         case .literal(let v):
             switch v {
@@ -83,9 +92,11 @@ extension FlowExpression {
             case .array, .object: throw ExpressionError(column: 1, "arrays and objects are not literals of this language")
             }
         case .path(.event, let keys):
+            return (asyncRoot ? "$event" : "$") + keys.map { "." + JSONValue.string($0).serialized() }.joined()
+        case .path(.async, let keys) where asyncRoot:
             return "$" + keys.map { "." + JSONValue.string($0).serialized() }.joined()
         case .path(.async, _):
-            throw ExpressionError(column: 1, "'async' is only defined in waits (step.wait_for_event)")
+            throw ExpressionError(column: 1, "'async' is only defined in waits and cancel_on (the event awaited or cancelling)")
         default:
             throw ExpressionError(column: 1, "a condition cannot be used as a value here")
         }
@@ -94,6 +105,8 @@ extension FlowExpression {
 
 private struct JSONPathBudget {
     var used = 0
+    /// `async` paths read the document matched, `event` paths the variable `$event`.
+    var asyncRoot = false
 
     mutating func spend(_ n: Int) throws(ExpressionError) {
         used += n

@@ -258,7 +258,7 @@ if type(H) ~= "table" then error("the step prelude changed: step.run has no H up
 
 local NIL = {}
 local state = { vars = {} }
-local orig_begin, orig_finish, orig_fail, orig_sleep, orig_wait = H.begin, H.finish, H.fail, H.sleep, H.wait
+local orig_begin, orig_finish, orig_fail, orig_sleep, orig_wait, orig_invoke = H.begin, H.finish, H.fail, H.sleep, H.wait, H.invoke
 
 local function is_host(source)
   return source == "=blacklight.prelude" or source == "=blacklight.debug"
@@ -350,6 +350,11 @@ end
 H.wait = function(id, opts)
   if notify("wait", id, opts.event) == "skip" then return false, nil end
   return orig_wait(id, opts)
+end
+
+H.invoke = function(id, opts)
+  if notify("invoke", id, opts.function_id) == "skip" then return false, true, nil end
+  return orig_invoke(id, opts)
 end
 
 return state

@@ -113,6 +113,18 @@ final class StepHooks {
             }
             out("  step.wait_for_event('\(id)', \(args[3].asString ?? "?")): treated as timed out (returns nil)")
             return [.string("skip")]
+        case "invoke":
+            guard mode != .live, let run, let id = args[2].asString else { return [.string("run")] }
+            var probe = run.replay
+            if case .replay = probe.wait(id) { return [.string("run")] }
+            switch run.replay.wait(id) {
+            case .startWait(let key), .resumeWait(let key, _):
+                run.replay.record(key, StepMemo(status: .completed, output: .object(["ok": .bool(true), "output": .null])))
+            default:
+                break
+            }
+            out("  step.invoke('\(id)', \(args[3].asString ?? "?")): skipped (\(mode == .dryRun ? "dry run" : "replay"): returns nil)")
+            return [.string("skip")]
         default:
             return []
         }

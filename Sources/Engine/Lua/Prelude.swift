@@ -85,6 +85,24 @@ function step.wait_for_event(id, opts)
   return value
 end
 
+function step.invoke(id, opts)
+  check_id("invoke", id)
+  if type(opts) ~= "table" then
+    error("step.invoke('" .. id .. "'): options must be a table {function_id = ID, data = {...}, timeout = \"10m\"}", 2)
+  end
+  local park, ok, value = H.invoke(id, opts)
+  if park then
+    yield("park")
+    error("step.invoke('" .. id .. "'): resumed without a result", 2)
+  end
+  if not ok then
+    -- The invoked run's error, final: it had its own retries, so this run does not retry the call.
+    if type(value) == "table" then value.__blacklight = "non_retriable" end
+    error(as_error(value), 2)
+  end
+  return value
+end
+
 function step.send_event(id, events)
   check_id("send_event", id)
   return step.run(id, function() return H.send(events) end)

@@ -7,7 +7,7 @@ import LuaHost
 enum WorkflowValidator {
     static let knownFields: Set<String> = [
         "id", "name", "triggers", "retries", "concurrency", "idempotency", "cancel_on", "on_failure", "run",
-        "description", "limits", "timeouts", "throttle", "priority", "singleton",
+        "description", "limits", "timeouts", "throttle", "priority", "singleton", "rate_limit", "debounce", "batch_events",
     ]
 
     static func validate(_ def: LuaTable, line: Int, times: TimeType?) throws(EngineError) -> WorkflowDefinition {
@@ -84,6 +84,7 @@ enum WorkflowValidator {
                                             hasOnFailure: hasOnFailure, line: line)
         definition.timeouts = try parseTimeouts(def["timeouts"], id: id)
         definition.flow = try parseFlowControl(def, id: id)
+        try checkCombinations(definition)
         return definition
     }
 

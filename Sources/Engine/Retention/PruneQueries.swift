@@ -21,6 +21,22 @@
 enum PruneQueries {
     static let liveStatuses = "('queued','running','sleeping','waiting')"
 
+    /// Flow-control state that no longer decides anything (0006, 0008): a throttle or rate-limit slot in the past is
+    /// the same as none; a singleton, debounce or batch whose run has ended (or was pruned) no longer holds its key;
+    /// a cancel request whose run has ended was applied. Each is one small table keyed by function and key.
+    static let flowState = """
+        DELETE FROM blacklight.throttle_state WHERE tat < now();
+        DELETE FROM blacklight.rate_limit_state WHERE tat < now();
+        DELETE FROM blacklight.singletons s WHERE NOT EXISTS
+            (SELECT 1 FROM blacklight.runs r WHERE r.id = s.run_id AND r.status IN \(liveStatuses));
+        DELETE FROM blacklight.debounces d WHERE NOT EXISTS
+            (SELECT 1 FROM blacklight.runs r WHERE r.id = d.run_id AND r.status = 'queued');
+        DELETE FROM blacklight.batches b WHERE NOT EXISTS
+            (SELECT 1 FROM blacklight.runs r WHERE r.id = b.run_id AND r.status = 'queued');
+        DELETE FROM blacklight.cancel_requests c WHERE NOT EXISTS
+            (SELECT 1 FROM blacklight.runs r WHERE r.id = c.run_id AND r.status IN \(liveStatuses));
+        """
+
     /// A run retention may delete (alias `r`, cutoff `$1`): ended before the cutoff, and not the parent
     /// of a live on_failure run (that run reads its parent's error when it is claimed).
     /// Static text shared by the deletes and the dry-run counts; nothing in it comes from input.

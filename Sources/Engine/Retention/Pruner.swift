@@ -82,6 +82,7 @@ public struct Pruner: Sendable {
             c.versions += Self.int(row["n"])
             return Self.int(row["n"])
         }
+        if stop?.isStopped != true { try conn.execScript(PruneQueries.flowState) }
         return c
     }
 

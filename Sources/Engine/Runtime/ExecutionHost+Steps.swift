@@ -34,6 +34,7 @@ extension ExecutionHost {
         case .replay(let json):
             return [.string(id), .bool(true), codec.decode(json)]
         case .execute(let key):
+            try checkCancelled(run, batch: context.batch)
             if !transactional, context.canCommitMidway { try context.batch.commit() }
             let limit = context.timeLimit(step: timeout)
             run.current = ActiveStep(key: key, seq: run.replay.sequence, startedAt: Date(),
@@ -138,6 +139,7 @@ extension ExecutionHost {
         if let active = run.current {
             throw EngineError.lua("\(fname)('\(id)') inside step '\(active.key)': steps cannot be nested")
         }
+        try checkCancelled(run, batch: batch)
         let now = Date()
         let until: Date
         if args[3].asBool == true {

@@ -29,6 +29,20 @@ extension ExecutionHost {
         }
         let timeout = try duration(timeoutValue, function: "\(fname)('\(id)')")
         let match = try waitMatch(opts["match"], run: run, function: "\(fname)('\(id)')")
+        var condition: String?
+        if let value = opts["if"] {
+            guard case .string(let text) = value else {
+                throw EngineError.lua("\(fname)('\(id)'): 'if' must be an expression like \"async.data.job_id == event.data.job_id\"")
+            }
+            do {
+                condition = try FlowExpression(parsing: text).jsonPathPredicateOverAsync()
+            } catch {
+                throw EngineError.lua("\(fname)('\(id)'): 'if': invalid expression at \(error) in \"\(text)\"")
+            }
+        }
+        // `event` in the expression is the run's triggering event, bound as a path variable.
+        let vars: JSONValue = .object(["event": run.claim.event])
+        try checkCancelled(run, batch: batch)
         let now = Date()
 
         let key: String
@@ -55,7 +69,7 @@ extension ExecutionHost {
         if locked {
             let found = try conn.query(Self.findEvent, [
                 .text(eventName), .timestamp(run.claim.createdAt), .text(run.claim.event["id"]?.stringValue ?? ""),
-                .json(match.serialized()),
+                .json(match.serialized()), condition.map { .text($0) } ?? .null, .json(vars.serialized()),
             ])
             if let row = found.rows.first, let raw = row["event"].jsonText, let event = try? JSONValue.parse(raw) {
                 if !isNew {
@@ -72,10 +86,11 @@ extension ExecutionHost {
         }
         if isNew {
             try conn.exec("""
-                INSERT INTO blacklight.waits (run_id, step_key, event_name, match, after, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, step_key) DO NOTHING
+                INSERT INTO blacklight.waits (run_id, step_key, event_name, match, after, expires_at, expression, vars)
+                VALUES ($1, $2, $3, $4, $5, $6, $7::jsonpath, $8) ON CONFLICT (run_id, step_key) DO NOTHING
                 """, [.text(run.claim.id), .text(key), .text(eventName), .json(match.serialized()),
-                      .timestamp(run.claim.createdAt), .timestamp(expires)])
+                      .timestamp(run.claim.createdAt), .timestamp(expires), condition.map { .text($0) } ?? .null,
+                      condition == nil ? .null : .json(vars.serialized())])
             run.replay.record(key, StepMemo(status: .waiting, wakeAt: expires))
             batch.steps.append(StepRecord(runID: run.claim.id, key: key, seq: run.replay.sequence, kind: "wait",
                                           status: .waiting, output: nil, error: nil, attempts: 1,
@@ -135,6 +150,8 @@ extension ExecutionHost {
         FROM blacklight.events
         WHERE name = $1 AND received_at >= $2 AND id <> $3
           AND jsonb_build_object('id', id, 'name', name, 'data', data) @> $4::jsonb
+          AND ($5::jsonpath IS NULL OR jsonb_path_match(jsonb_build_object('id', id, 'name', name, 'data', data),
+                                                        $5::jsonpath, $6::jsonb, true))
         ORDER BY received_at LIMIT 1
         """
 }

@@ -45,6 +45,7 @@ final class ExecutionHost {
             "fail": { [unowned self] args in try self.failStep(args) },
             "sleep": { [unowned self] args in try self.sleep(args) },
             "wait": { [unowned self] args in try self.wait(args) },
+            "invoke": { [unowned self] args in try self.invoke(args) },
             "send": { [unowned self] args in try self.sendEvents(args[1], function: "step.send_event") },
             "tx_begin": { [unowned self] _ in try self.beginNestedTransaction() },
             "tx_end": { [unowned self] args in try self.endNestedTransaction(args) },

@@ -32,8 +32,21 @@ struct Executor {
         vm.setTimeLimit(context.timeLimit(step: nil).seconds)
         defer { vm.setTimeLimit(nil) }
 
+        let flow = wvm.definition.flow
+        run.watchesCancel = !flow.cancelOn.isEmpty || flow.singleton?.mode == .cancel
+        // `ctx.events`: a batch's events in order (batch_events), otherwise the one event, as Inngest gives it.
+        var events: [JSONValue] = [claim.event]
+        if flow.batchEvents != nil, claim.kind == "run" {
+            do {
+                events = try Self.batchEvents(of: claim.id, conn: context.batch.conn)
+            } catch {
+                return fail(run, wvm: wvm, error: .object(["message": .string("the batch's events could not be read: \(error)")]),
+                            retry: .policy, discard: false)
+            }
+        }
         var ctx: [(key: LuaValue, value: LuaValue)] = [
-            (.string("event"), host.codec.decode(claim.event)),
+            (.string("event"), host.codec.decode(events.first ?? claim.event)),
+            (.string("events"), .table(LuaTable(array: events.map(host.codec.decode), hash: []))),
             (.string("run_id"), .string(claim.id)),
             (.string("function_id"), .string(claim.functionID)),
             (.string("attempt"), .int(Int64(claim.attempt))),
@@ -52,6 +65,32 @@ struct Executor {
         }
 
         let coroutine = vm.newCoroutine(function)
+        let now = { Date() }
+        let outcome = resume(coroutine, args, context: context, wvm: wvm)
+        if let reason = run.cancelled, !outcome.leaseLost {
+            // Cancelled while it ran: what it did so far stays; it ends here whatever the script did with the error.
+            return Outcome(record: RunRecord(id: claim.id, status: .cancelled, runAt: now(), attempt: claim.attempt,
+                                             output: nil, error: reason, endedAt: now()),
+                           discardVM: outcome.discardVM, startFailureHandler: nil)
+        }
+        return outcome
+    }
+
+    /// The events of a batched run, in the order they joined it.
+    static func batchEvents(of run: String, conn: PGConnection) throws -> [JSONValue] {
+        let rows = try conn.query("""
+            SELECT jsonb_build_object('id', e.id, 'name', e.name, 'data', e.data,
+                                      'ts', (extract(epoch FROM e.ts) * 1000)::bigint) AS event
+            FROM blacklight.run_events re JOIN blacklight.events e ON e.id = re.event_id
+            WHERE re.run_id = $1 ORDER BY re.seq
+            """, [.text(run)]).rows
+        return rows.compactMap { $0["event"].jsonText.flatMap { try? JSONValue.parse($0) } }
+    }
+
+    private func resume(_ coroutine: LuaCoroutine, _ args: [LuaValue], context: RunContext, wvm: WorkflowVM) -> Outcome {
+        let host = wvm.host
+        let run = context.run
+        let claim = run.claim
         let now = { Date() }
         do {
             switch try coroutine.resume(args) {

@@ -14,6 +14,8 @@ public struct EngineError: Error, CustomStringConvertible, Sendable, Equatable {
         /// Another worker took over the run (this one's lease expired): nothing more may be written for it here.
         public static let leaseLost = Code("lease_lost")
         public static let timeout = Code("timeout")
+        /// The run was cancelled while this worker executed it: no further step starts.
+        public static let cancelled = Code("cancelled")
     }
 
     public let code: Code

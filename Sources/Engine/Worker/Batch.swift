@@ -219,11 +219,20 @@ final class Batch {
             ended_at = EXCLUDED.ended_at, wake_at = EXCLUDED.wake_at
         """
 
+    /// A run with a cancel request (0008: cancelled while this batch held it) that did not complete or fail here
+    /// ends cancelled, with the request's error.
     static let updateRuns = """
-        UPDATE blacklight.runs r SET status = v.status, run_at = v.run_at, attempt = v.attempt,
-            output = v.output, error = v.error, ended_at = v.ended_at, locked_by = NULL
-        FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::jsonb[], $6::jsonb[], $7::timestamptz[])
-            AS v(id, status, run_at, attempt, output, error, ended_at)
+        UPDATE blacklight.runs r SET
+            status = CASE WHEN v.cancel IS NOT NULL AND v.status NOT IN ('completed','failed') THEN 'cancelled' ELSE v.status END,
+            run_at = v.run_at, attempt = v.attempt, output = v.output,
+            error = CASE WHEN v.cancel IS NOT NULL AND v.status NOT IN ('completed','failed') THEN v.cancel ELSE v.error END,
+            ended_at = CASE WHEN v.cancel IS NOT NULL AND v.status NOT IN ('completed','failed') THEN clock_timestamp()
+                            ELSE v.ended_at END,
+            locked_by = NULL
+        FROM (SELECT u.*, c.error AS cancel
+              FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::jsonb[], $6::jsonb[], $7::timestamptz[])
+                  AS u(id, status, run_at, attempt, output, error, ended_at)
+              LEFT JOIN blacklight.cancel_requests c ON c.run_id = u.id) v
         WHERE r.id = v.id AND r.status <> 'cancelled' AND ($8::text IS NULL OR r.locked_by = $8)
         """
 

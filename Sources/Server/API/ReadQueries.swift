@@ -118,7 +118,8 @@ struct ReadQueries {
         return r.scalar.stringValue ?? "{}"
     }
 
-    /// One event with the runs it started.
+    /// One event with the runs it started (a batch's run included) and the functions it started no run of, with why
+    /// (`skipped`: rate_limit, or debounce when a later event took its place in the run `run_id`).
     func event(_ id: String, conn: PGConnection) throws -> String? {
         let r = try conn.query("""
             SELECT jsonb_build_object('id', e.id, 'name', e.name, 'data', e.data, 'ts', e.ts, 'received_at', e.received_at,
@@ -126,7 +127,11 @@ struct ReadQueries {
                 'runs', coalesce((SELECT jsonb_agg(jsonb_build_object('id', r.id, 'function_id', r.function_id,
                                    'status', r.status, 'kind', r.kind, 'created_at', r.created_at, 'ended_at', r.ended_at)
                                    ORDER BY r.id)
-                                  FROM blacklight.runs r WHERE r.event_id = e.id), '[]'::jsonb))::text
+                                  FROM blacklight.runs r WHERE r.event_id = e.id
+                                     OR r.id IN (SELECT re.run_id FROM blacklight.run_events re WHERE re.event_id = e.id)), '[]'::jsonb),
+                'skipped', coalesce((SELECT jsonb_agg(jsonb_build_object('function_id', s.function_id, 'reason', s.reason,
+                                      'key', s.key, 'run_id', s.run_id, 'at', s.at) ORDER BY s.at)
+                                     FROM blacklight.skips s WHERE s.event_id = e.id), '[]'::jsonb))::text
             FROM blacklight.events e WHERE e.id = $1
             """, [.text(id)])
         return r.rows.first?[0].stringValue

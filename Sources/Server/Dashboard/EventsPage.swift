@@ -46,7 +46,27 @@ enum EventsPage {
             </dl><h2>Payload</h2><pre id="event-data">\(HTML.json(e["data"]))</pre></section>
             <h2>Runs started</h2>
             <div id="event-runs" data-live="/events/\(HTML.component(id))?fragment=1">\(runsTable(e["runs"]?.arrayValue ?? []))</div>
+            \(skippedTable(e["skipped"]?.arrayValue ?? []))
             """)
+    }
+
+    /// Functions this event triggers but started no run of, and why (rate limit, or replaced in a debounced run).
+    static func skippedTable(_ skips: [JSONValue]) -> String {
+        if skips.isEmpty { return "" }
+        return "<h2>Skipped</h2><table id=\"event-skips\"><thead><tr><th>Function</th><th>Why</th><th>Key</th></tr></thead><tbody>"
+            + skips.map { s in
+                let why: String
+                switch s["reason"]?.stringValue {
+                case "rate_limit"?: why = "over the rate limit: no run started"
+                case "debounce"?:
+                    let run = s["run_id"]?.stringValue ?? ""
+                    why = "debounced: a later event took its place in run <a class=\"mono\" href=\"/runs/\(HTML.component(run))\">\(HTML.escape(run))</a>"
+                case let other?: why = HTML.escape(other)
+                case nil: why = ""
+                }
+                return "<tr class=\"skip-row\" data-reason=\"\(HTML.escape(s["reason"]?.stringValue ?? ""))\"><td>\(HTML.escape(s["function_id"]?.stringValue ?? ""))</td>"
+                    + "<td>\(why)</td><td class=\"mono\">\(HTML.escape(s["key"]?.stringValue ?? ""))</td></tr>"
+            }.joined() + "</tbody></table>"
     }
 
     static func runsTable(_ runs: [JSONValue]) -> String {
