@@ -232,8 +232,10 @@ BEGIN
         IF v_ok IS NULL THEN
             SELECT run_id, first_at INTO v_holder, v_first FROM blacklight.debounces
             WHERE function_id = p_function_id AND key = v_key FOR UPDATE;
-            v_run_at := least(v_now + make_interval(secs => v_period),
-                              v_first + make_interval(secs => coalesce((f.config -> 'debounce' ->> 'timeout')::float8, 'Infinity'::float8)));
+            v_run_at := v_now + make_interval(secs => v_period);
+            IF f.config -> 'debounce' ? 'timeout' THEN
+                v_run_at := least(v_run_at, v_first + make_interval(secs => (f.config -> 'debounce' ->> 'timeout')::float8));
+            END IF;
             UPDATE blacklight.runs r SET event_id = p_event_id,
                 run_at = CASE WHEN r.run_at = 'infinity' THEN r.run_at ELSE v_run_at END,
                 parked_run_at = CASE WHEN r.run_at = 'infinity' THEN v_run_at ELSE r.parked_run_at END

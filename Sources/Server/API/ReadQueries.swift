@@ -31,13 +31,20 @@ struct ReadQueries {
     }
 
     /// `waiting_for` says why a run that has not ended is not executing beyond its status: `paused` while its
-    /// function is paused. A parked run's run_at is 'infinity' in the table; the time it was due is shown.
+    /// function is paused; for a run that has not started yet and is due later, `batching` (its batch is open),
+    /// `debounced` (it waits for a quiet period) or `throttled` (it waits for its throttle slot). A parked run's
+    /// run_at is 'infinity' in the table; the time it was due is shown.
     static let runColumns = """
         r.id, r.function_id, r.status, r.attempt, r.max_attempts, r.version, r.kind, r.parent_run_id, r.event_id,
         e.name AS event_name, r.created_at, r.started_at, r.ended_at,
         CASE WHEN r.run_at = 'infinity' THEN r.parked_run_at ELSE r.run_at END AS run_at,
         CASE WHEN r.status IN ('queued','sleeping','waiting') OR (r.status = 'running' AND r.run_at = 'infinity') THEN
-            (SELECT 'paused' FROM blacklight.functions pf WHERE pf.id = r.function_id AND pf.paused_at IS NOT NULL)
+            coalesce((SELECT 'paused' FROM blacklight.functions pf WHERE pf.id = r.function_id AND pf.paused_at IS NOT NULL),
+                     CASE WHEN r.status = 'queued' AND r.started_at IS NULL AND r.run_at > now() THEN
+                         coalesce((SELECT 'batching' FROM blacklight.batches b WHERE b.run_id = r.id LIMIT 1),
+                                  (SELECT 'debounced' FROM blacklight.debounces d WHERE d.run_id = r.id LIMIT 1),
+                                  (SELECT 'throttled' FROM blacklight.functions tf WHERE tf.id = r.function_id AND tf.config ? 'throttle'))
+                     END)
         END AS waiting_for,
         round((extract(epoch FROM (r.ended_at - r.created_at)) * 1000)::numeric, 3) AS duration_ms
         """

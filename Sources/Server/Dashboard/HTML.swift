@@ -48,7 +48,14 @@ enum HTML {
     /// Why a run that has not ended is not executing (`waiting_for` of the run queries), next to its status.
     static func waitingFor(_ v: JSONValue?) -> String {
         guard let reason = v?.stringValue else { return "" }
-        let why = reason == "paused" ? "its function is paused; it starts when the function resumes" : reason
+        let why: String
+        switch reason {
+        case "paused": why = "its function is paused; it starts when the function resumes"
+        case "batching": why = "its batch is open: it starts when the batch is full or its timeout passes (batch_events)"
+        case "debounced": why = "debounced: it starts once no new event of its key came for the period (debounce)"
+        case "throttled": why = "throttled: it starts at its slot, limit runs per period (throttle)"
+        default: why = reason
+        }
         return " <span class=\"waiting-for\" title=\"\(escape(why))\">\(escape(reason))</span>"
     }
 
