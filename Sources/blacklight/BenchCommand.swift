@@ -7,7 +7,7 @@ import PGStore
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print their figures.",
-        subcommands: [EngineBench.self, ReloadBench.self, HTTPBench.self, ChaosBench.self, MatchingBench.self, VectorBench.self,
+        subcommands: [EngineBench.self, FlowBench.self, ReloadBench.self, HTTPBench.self, ChaosBench.self, MatchingBench.self, VectorBench.self,
                      PruneBench.self, IdleBench.self, MetricsBench.self,
                      ReplayBench.self])
 }

@@ -374,4 +374,29 @@ struct ReplTests {
         #expect(unknown == 1)
         #expect(message == "error: unknown command :nonsense (:help lists them)\n")
     }
+
+    @Test(":pause and :unpause, :cancel and :bulk cancel|replay act through Engine/Control like the CLI and REST")
+    func controlCommands() throws {
+        let h = try Harness(scripts: ["three.lua": Self.threeSteps], setupSQL: "CREATE TABLE effects (id serial, step text);")
+        try h.load()
+        let (paused, pauseOut) = try Self.pipe(h, ":pause three\n")
+        #expect(paused == 0)
+        #expect(pauseOut == "three paused; 0 run(s) wait for :unpause\n")
+        try h.send("test/three", ["base": 1])
+        try h.send("test/three", ["base": 2])
+        _ = try h.drain()
+        #expect(try h.scalar("SELECT count(*) FROM blacklight.runs WHERE status = 'queued'").intValue == 2, "paused: nothing ran")
+        let first = try h.runs(function: "three").map { $0["id"].stringValue ?? "" }.sorted()[0]
+        let (_, cancelOut) = try Self.pipe(h, ":cancel \(first)\n:cancel \(first)\n:bulk cancel --function three --dry-run\n")
+        #expect(cancelOut == "run \(first) cancelled\nrun \(first) has already ended (cancelled)\ndry run: 1 run(s) would be cancelled\n")
+        let (_, unpauseOut) = try Self.pipe(h, ":unpause three\n")
+        #expect(unpauseOut == "three resumed; 1 run(s) back in the queue\n")
+        _ = try h.drain()
+        #expect(try h.scalar("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'").intValue == 1)
+        let (_, replayOut) = try Self.pipe(h, ":bulk replay --function three --status cancelled,completed\n")
+        #expect(replayOut == "2 run(s) replayed\n")
+        let (refused, refusedOut) = try Self.pipe(h, ":bulk cancel\n")
+        #expect(refused == 1)
+        #expect(refusedOut == "error: name at least one filter: a bulk cancel of every run is refused\n")
+    }
 }

@@ -32,7 +32,9 @@ struct IngestLoad {
     }
 
     /// `event` and `data(i)` name and fill the i-th event (the defaults are `bench prune`'s).
-    static func measure(url: String, rate: Int, event: String = "bench/prune",
+    /// `connections` senders share the rate (the i-th event goes to connection i mod n, at the same due times), for
+    /// rates one connection's round trips cannot keep.
+    static func measure(url: String, rate: Int, connections: Int = 1, event: String = "bench/prune",
                         data: @escaping @Sendable (Int) -> JSONValue = { .object(["n": .int(Int64($0))]) },
                         during body: () throws -> Void) throws -> Result {
         let shared = Shared()
@@ -40,7 +42,8 @@ struct IngestLoad {
         let done = DispatchSemaphore(value: 0)
         let interval = 1.0 / Double(max(1, rate))
         let started = Date()
-        Thread.detachNewThread {
+        let senders = max(1, connections)
+        for first in 0..<senders { Thread.detachNewThread {
             defer { done.signal() }
             let conn: PGConnection
             do {
@@ -50,7 +53,7 @@ struct IngestLoad {
                 return
             }
             defer { conn.close() }
-            var i = 0
+            var i = first
             while !stop.isStopped {
                 let due = started.addingTimeInterval(Double(i) * interval)
                 if due.timeIntervalSinceNow > 0 { Thread.sleep(forTimeInterval: due.timeIntervalSinceNow) }
@@ -65,13 +68,13 @@ struct IngestLoad {
                 shared.lock.lock()
                 shared.latencies.append(ms)
                 shared.lock.unlock()
-                i += 1
+                i += senders
             }
-        }
+        } }
         var failure: Error?
         do { try body() } catch { failure = error }
         stop.stop()
-        done.wait()
+        for _ in 0..<senders { done.wait() }
         if let failure { throw failure }
         shared.lock.lock()
         defer { shared.lock.unlock() }

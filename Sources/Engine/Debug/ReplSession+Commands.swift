@@ -29,6 +29,11 @@ extension ReplSession {
         :commit  :rollback             keep (writes and the new output as the step's memo) or drop the re-run
         :resume RUN_ID [--from STEP_ID]   resume a failed run on the script on disk: activate it, drop the
                                        memos from STEP_ID on (default: the failed step), execute it here
+        :cancel RUN_ID                 cancel one run (a running step finishes; no further step starts)
+        :bulk cancel|replay [--function F] [--status S] [--event NAME] [--since T] [--until T] [--dry-run]
+                                       cancel every matching run that has not ended / replay every matching
+                                       run that ended (paced as the CLI's), as `blacklight runs cancel|replay`
+        :pause FUNCTION_ID  :unpause FUNCTION_ID   pause a function (its runs wait) / resume it
         :quit                          leave (Ctrl-D too)
         """
 
@@ -87,6 +92,25 @@ extension ReplSession {
                     from = words[i + 1]
                 }
                 return try resume(id, from: from)
+            case "cancel":
+                guard let id = words.first else { return fail("usage: :cancel RUN_ID") }
+                return try control { conn in
+                    guard let r = try RunControl().cancel(id, conn: conn) else { return "no run \(id)" }
+                    return r.changed ? "run \(id) cancelled" : "run \(id) has already ended (\(r.status))"
+                }
+            case "bulk":
+                return try bulk(words)
+            case "pause", "unpause":
+                guard let id = words.first else { return fail("usage: :\(name) FUNCTION_ID") }
+                return try control { conn in
+                    let pausing = name == "pause"
+                    switch pausing ? try FunctionPause().pause(id, conn: conn) : try FunctionPause().resume(id, conn: conn) {
+                    case .noFunction: return "no function \(id)"
+                    case .done(let changed, let runs):
+                        if !changed { return "\(id) was already \(pausing ? "paused" : "running")" }
+                        return pausing ? "\(id) paused; \(runs) run(s) wait for :unpause" : "\(id) resumed; \(runs) run(s) back in the queue"
+                    }
+                }
             default:
                 return fail("unknown command :\(name) (:help lists them)")
             }
@@ -94,6 +118,42 @@ extension ReplSession {
             return fail(error.message)
         } catch {
             return fail("\(error)")
+        }
+    }
+
+    /// Runs a write of Engine/Control on its own connection (the session's is read-only) and prints its answer.
+    func control(_ body: (PGConnection) throws -> String) throws -> Bool {
+        let writer = try PGConnection(url: url)
+        defer { writer.close() }
+        out(try body(writer))
+        return true
+    }
+
+    /// `:bulk cancel|replay` with the filters of `GET /api/runs` (BulkRuns, as the REST API and the CLI).
+    func bulk(_ words: [String]) throws -> Bool {
+        let usage = "usage: :bulk cancel|replay [--function F] [--status S] [--event NAME] [--since T] [--until T] [--dry-run]"
+        guard let action = words.first, ["cancel", "replay"].contains(action) else { return fail(usage) }
+        var options: [String: String] = [:]
+        var dryRun = false
+        var i = 1
+        while i < words.count {
+            let w = words[i]
+            if w == "--dry-run" { dryRun = true; i += 1; continue }
+            guard ["--function", "--status", "--event", "--since", "--until"].contains(w), i + 1 < words.count else { return fail(usage) }
+            options[String(w.dropFirst(2))] = words[i + 1]
+            i += 2
+        }
+        let filter = try RunFilter.parse(function: options["function"], status: options["status"], event: options["event"],
+                                         since: options["since"], until: options["until"])
+        if filter.isEmpty { return fail("name at least one filter: a bulk \(action) of every run is refused") }
+        return try control { conn in
+            let bulk = BulkRuns()
+            if dryRun {
+                let n = action == "cancel" ? try bulk.countCancellable(filter, conn: conn) : try bulk.countReplayable(filter, conn: conn)
+                return "dry run: \(n) run(s) would be \(action == "cancel" ? "cancelled" : "replayed")"
+            }
+            let o = action == "cancel" ? try bulk.cancel(filter, conn: conn) : try bulk.replay(filter, conn: conn)
+            return "\(o.count) run(s) \(action == "cancel" ? "cancelled" : "replayed")"
         }
     }
 
