@@ -51,11 +51,11 @@ struct ReplayRunsCommand: ParsableCommand {
         commandName: "replay", abstract: "Start a new run (same function, same event, active version) for each matching run that ended.")
     @OptionGroup var project: ProjectOptions
     @OptionGroup var filters: RunFilterOptions
-    @Option(help: "Replayed runs due per second, so new events keep being served; 0 for all at once.")
-    var rate: Double = BulkRuns.defaultReplayRate
+    @Option(help: "Replayed runs due per second; 0 for all at once. Default: as fast as the workers have room beside new events.")
+    var rate: Double?
 
     func validate() throws {
-        guard rate.isFinite, rate >= 0 else { throw ValidationError("--rate must be a number of runs per second, or 0 for no pacing") }
+        if let rate, !(rate.isFinite && rate >= 0) { throw ValidationError("--rate must be a number of runs per second, or 0 for no pacing") }
     }
 
     func run() throws {
@@ -66,9 +66,12 @@ struct ReplayRunsCommand: ParsableCommand {
             print("would replay \(try BulkRuns().countReplayable(filter, conn: db.conn)) runs")
             return
         }
-        let outcome = try BulkRuns().replay(filter, rate: rate == 0 ? nil : rate, conn: db.conn)
-        if let spread = outcome.spreadSeconds, outcome.count > 1 {
+        let pace: BulkRuns.Pace = rate.map { $0 == 0 ? .allAtOnce : .perSecond($0) } ?? .spareCapacity
+        let outcome = try BulkRuns().replay(filter, pace: pace, conn: db.conn)
+        if let spread = outcome.spreadSeconds, let rate, outcome.count > 1 {
             print(String(format: "replayed %d runs, due over %.1f s (%g a second)", outcome.count, spread, rate))
+        } else if pace == .spareCapacity {
+            print("replayed \(outcome.count) runs (they start as the workers have room beside new events)")
         } else {
             print("replayed \(outcome.count) runs")
         }

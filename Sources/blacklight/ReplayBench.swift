@@ -10,7 +10,7 @@ struct ReplayBench: ParsableCommand {
 
     @OptionGroup var project: ProjectOptions
     @Option(help: "Failed runs to replay.") var runs = 100_000
-    @Option(help: "Replayed runs due per second in the paced phase.") var rate = BulkRuns.defaultReplayRate
+    @Option(help: "Also replay at this many runs per second (the default pace is the workers' spare capacity).") var rate: Double?
     @Flag(inversion: .prefixedNo, help: "Also replay them all at once afterwards, for comparison.") var unpaced = true
     @Option(help: "Other events per second during the replay.") var eventRate = 200
     @Option(help: "Worker threads.") var workers = 2

@@ -106,6 +106,33 @@ struct BulkRunsTests {
         #expect(try count(h, "SELECT count(*) FROM blacklight.runs WHERE status = 'failed'") == 4 * 3)
     }
 
+    @Test("replay at spare capacity: replayed runs wait parked; a claim takes due work first and releases only the room it has left")
+    func replayAtSpareCapacity() throws {
+        let h = try Harness(scripts: ["flaky.lua": Self.flaky])
+        try h.load()
+        for n in 0..<12 { try h.send("test/flaky", ["n": .int(Int64(n)), "fail": true]) }
+        try h.drain(until: 30) { try count(h, "SELECT count(*) FROM blacklight.runs WHERE status = 'failed'") == 12 }
+        let outcome = try BulkRuns().replay(RunFilter(function: "flaky", statuses: [.failed]), conn: h.conn)
+        #expect(outcome == BulkRuns.Outcome(count: 12, spreadSeconds: nil))
+        #expect(try count(h, "SELECT count(*) FROM blacklight.runs WHERE status = 'queued' AND run_at = 'infinity' AND idle_priority") == 12)
+        // A new event's run is due; a claim of 5 takes it and releases 4 replayed runs (the oldest) into the room left.
+        let fresh = try h.send("test/flaky", ["n": 100, "fail": false])
+        let claimed = try h.conn.query("SELECT id, event ->> 'id' AS event FROM blacklight.claim_runs(5, 'test-token', 30)").rows
+        #expect(claimed.map { $0["event"].stringValue } == [fresh])
+        #expect(try count(h, "SELECT count(*) FROM blacklight.runs WHERE idle_priority AND status = 'queued' AND run_at < 'infinity'") == 4)
+        let released = try h.conn.query("""
+            SELECT (SELECT min(id) FROM blacklight.runs o WHERE o.event_id = r.event_id) AS original FROM blacklight.runs r
+            WHERE r.idle_priority AND r.run_at < 'infinity' ORDER BY 1
+            """).rows.compactMap { $0["original"].stringValue }
+        let oldest = try h.conn.query("""
+            SELECT id FROM blacklight.runs WHERE status = 'failed' AND NOT idle_priority ORDER BY id LIMIT 4
+            """).rows.compactMap { $0["id"].stringValue }
+        #expect(released == oldest, "released in the order of the runs replayed")
+        try h.conn.exec("UPDATE blacklight.runs SET status = 'queued', locked_by = NULL, run_at = clock_timestamp() WHERE locked_by = 'test-token'")
+        try h.drain(until: 30) { try count(h, "SELECT count(*) FROM blacklight.runs WHERE status IN ('queued','running')") == 0 }
+        #expect(try count(h, "SELECT count(*) FROM blacklight.runs WHERE idle_priority AND status = 'failed'") == 12, "every replayed run ran")
+    }
+
     @Test("filters are checked: an unknown status and a bad time are refused by name")
     func filterValidation() throws {
         #expect(throws: EngineError(.badInput, "unknown status 'done': use one of queued, running, sleeping, waiting, completed, failed, cancelled",

@@ -355,4 +355,29 @@ struct FlowControlEventTests {
             #expect(error?.message.hasPrefix(prefix) == true, "\(id): \(String(describing: error))")
         }
     }
+
+    @Test("prune deletes flow-control state that decides nothing any more and keeps what still does")
+    func pruneFlowState() throws {
+        let h = try Harness(scripts: ["c.lua": Self.cancellable, "one.lua": """
+            return workflow {
+              id = "one-at-a-time", triggers = { { event = "one/go" } },
+              singleton = { key = "event.data.k", mode = "skip" },
+              throttle = { limit = 1, period = "1s", key = "event.data.k" },
+              run = function(ctx, step) return 1 end,
+            }
+            """], setupSQL: "CREATE TABLE effects (n int); CREATE SEQUENCE entered_one;")
+        #expect(try h.load().errors.isEmpty)
+        _ = try Self.send(h, "one/go", [["k": 1], ["k": 2]])
+        _ = try Self.send(h, "cand/created", [["candidate_id": 1], ["candidate_id": 2]])
+        try h.drain(until: 30) { try Self.count(h, "SELECT count(*) FROM blacklight.runs WHERE status IN ('completed','sleeping')") == 4 }
+        _ = try h.send("cand/deleted", ["candidate_id": 1])
+        try h.conn.exec("""
+            UPDATE blacklight.throttle_state SET tat = CASE key WHEN '1' THEN now() - interval '1 minute' ELSE now() + interval '1 hour' END
+            """)
+        try Pruner().prune(olderThan: RetentionPolicy.defaultSeconds, conn: h.conn)
+        #expect(try Self.count(h, "SELECT count(*) FROM blacklight.singletons") == 0, "both singleton runs ended")
+        #expect(try h.conn.query("SELECT key FROM blacklight.throttle_state").rows.compactMap { $0["key"].stringValue } == ["2"],
+                "the slot in the past goes; the one ahead stays")
+        #expect(try Self.count(h, "SELECT count(*) FROM blacklight.cancel_ons") == 2, "the sleeping run keeps both its cancel_ons")
+    }
 }

@@ -45,7 +45,7 @@ struct BulkAPITests {
         defer { Task { await h.stop() } }
         let dry = try await h.post("/api/runs/replay", #"{"function":"fails","status":"failed","dry_run":true}"#)
         #expect(dry.status == 200)
-        #expect(dry.json == ["action": "replay", "dry_run": true, "count": 4, "rate": 1000.0])
+        #expect(dry.json == ["action": "replay", "dry_run": true, "count": 4, "rate": "spare"])
         #expect(try await h.post("/api/runs/replay?function=fails&status=failed&dry_run=true").json["count"] == 4)
         #expect(try await h.post("/api/runs/replay", #"{"status":["failed","cancelled"],"event":"test/fails","dry_run":true}"#)
             .json["count"] == 4)
@@ -93,7 +93,7 @@ struct BulkAPITests {
             ("/api/runs/cancel", #"{"functon":"greet"}"#,
              "unknown field 'functon': use dry_run, event, event_id, function, rate, since, status, until"),
             ("/api/runs/replay", #"{"function":"greet","rate":-1}"#,
-             "'rate' must be a positive number of runs per second, or 0 for no pacing"),
+             "'rate' must be a positive number of runs per second, \"spare\" (the default: as fast as the workers have room beside new events), or 0 for no pacing"),
             ("/api/runs/replay", #"{"function":"greet","dry_run":"yes"}"#, "'dry_run' must be true or false"),
             ("/api/runs/cancel", "[1]", "the body must be a JSON object"),
         ]

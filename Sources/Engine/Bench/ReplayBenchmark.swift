@@ -5,12 +5,12 @@ import PGStore
 /// `blacklight bench replay`: a history of failed runs is replayed in bulk (`BulkRuns.replay`) while another
 /// connection keeps sending single events of another function; reports how long the replay takes (enqueue, and
 /// until every replayed run completed) and the event-to-first-step latency of the other events meanwhile,
-/// against a baseline with no replay. Paced at `rate`, then (optionally) unpaced for comparison.
+/// against a baseline with no replay. At spare capacity (the default), then optionally at a fixed `rate` and unpaced.
 public enum ReplayBenchmark {
     public struct Settings: Sendable {
         public var runs = 100_000
-        /// Replayed runs due per second in the paced phase.
-        public var rate = BulkRuns.defaultReplayRate
+        /// Also replay at this many runs per second (nil: only at spare capacity, the default pace).
+        public var rate: Double?
         /// Also replay them all at once, to show what pacing prevents.
         public var unpaced = true
         /// Other events per second, sent one per transaction as an app sends them.
@@ -74,14 +74,20 @@ public enum ReplayBenchmark {
         let baseline = try phase("baseline", url: url, settings: settings) { Thread.sleep(forTimeInterval: settings.baselineSeconds) }
         log("no replay (\(Int(settings.baselineSeconds)) s): " + (try latency("baseline", conn: conn)) + "; ingest " + baseline.summary)
 
-        var rates: [Double?] = [settings.rate]
-        if settings.unpaced { rates.append(nil) }
-        for rate in rates {
-            let name = rate.map { String(format: "paced-%g", $0) } ?? "unpaced"
+        var paces: [BulkRuns.Pace] = [.spareCapacity]
+        if let rate = settings.rate { paces.append(.perSecond(rate)) }
+        if settings.unpaced { paces.append(.allAtOnce) }
+        for pace in paces {
+            let name: String, label: String
+            switch pace {
+            case .spareCapacity: (name, label) = ("spare", "at spare capacity (the default)")
+            case .perSecond(let r): (name, label) = (String(format: "paced-%g", r), String(format: "paced at %g runs/s", r))
+            case .allAtOnce: (name, label) = ("unpaced", "unpaced (all due at once)")
+            }
             var enqueue = 0.0, total = 0.0, count = 0
             let ingest = try phase(name, url: url, settings: settings) {
                 let started = Date()
-                count = try BulkRuns().replay(RunFilter(function: "bench-replayed", statuses: [.failed]), rate: rate, conn: conn).count
+                count = try BulkRuns().replay(RunFilter(function: "bench-replayed", statuses: [.failed]), pace: pace, conn: conn).count
                 enqueue = Date().timeIntervalSince(started)
                 while try conn.query("""
                     SELECT count(*) FROM blacklight.runs WHERE function_id = 'bench-replayed' AND status IN ('queued','running')
@@ -91,7 +97,6 @@ public enum ReplayBenchmark {
                 }
                 total = Date().timeIntervalSince(started)
             }
-            let label = rate.map { String(format: "paced at %g runs/s", $0) } ?? "unpaced (all due at once)"
             log(String(format: "replay %@: %d runs enqueued in %.1f s, all completed after %.1f s (%.0f runs/s)",
                        label, count, enqueue, total, Double(count) / total))
             log("  other events meanwhile: " + (try latency(name, conn: conn)) + "; ingest " + ingest.summary)

@@ -21,6 +21,18 @@ public struct BulkRuns {
     /// events wait behind the backlog (measured in `blacklight bench replay`).
     public static let defaultReplayRate = 1_000.0
 
+    /// How replayed runs become due.
+    public enum Pace: Sendable, Equatable {
+        /// The default: the runs wait parked (at idle priority) and each claim that finds fewer due runs than it
+        /// could take releases that many of them, oldest first (0008's claim_runs). The replay so follows what the
+        /// workers drain: new events never queue behind it, however fast or slow the drain is.
+        case spareCapacity
+        /// The i-th replayed run is due i / rate seconds after the call.
+        case perSecond(Double)
+        /// All due at once.
+        case allAtOnce
+    }
+
     public init() {}
 
     public struct Outcome: Sendable, Equatable {
@@ -96,12 +108,21 @@ public struct BulkRuns {
     /// replayed (a second copy of live work is not what a replay is for), nor `on_failure` handler runs (a
     /// replayed run that fails again starts its handler itself).
     ///
-    /// Paced: the i-th replayed run is due `i / rate` seconds after the call (nil rate: all due at once), so
-    /// new events keep being served while thousands of runs are replayed (see `defaultReplayRate`).
-    public func replay(_ filter: RunFilter, rate: Double? = BulkRuns.defaultReplayRate, conn: PGConnection) throws -> Outcome {
-        if let rate, !(rate.isFinite && rate > 0) {
-            throw EngineError(.badInput, "'rate' must be a positive number of runs per second", context: "rate")
+    /// Paced (`Pace`): by default at the workers' spare capacity, so new events keep being served while thousands of
+    /// runs are replayed; or at a fixed rate; or all at once.
+    public func replay(_ filter: RunFilter, rate: Double?, conn: PGConnection) throws -> Outcome {
+        try replay(filter, pace: rate.map { .perSecond($0) } ?? .allAtOnce, conn: conn)
+    }
+
+    public func replay(_ filter: RunFilter, pace: Pace = .spareCapacity, conn: PGConnection) throws -> Outcome {
+        var rate: Double?
+        if case .perSecond(let r) = pace {
+            guard r.isFinite, r > 0 else {
+                throw EngineError(.badInput, "'rate' must be a positive number of runs per second", context: "rate")
+            }
+            rate = r
         }
+        let idle = pace == .spareCapacity
         let started = try startTime(conn)
         var total = 0
         var after = ""
@@ -109,7 +130,7 @@ public struct BulkRuns {
             let ids = (0..<chunk).map { _ in ULID.make() }.sorted()
             let r = try conn.query(Self.replayChunk, filter.binds + [
                 .timestamp(started), .text(after), .int(Int64(chunk)), .array(ids.map { .text($0) }),
-                .int(Int64(total)), rate.map { .double($0) } ?? .null,
+                .int(Int64(total)), rate.map { .double($0) } ?? .null, .bool(idle),
             ])
             let n = Int(r.rows.first?["n"].intValue ?? 0)
             if n > 0 { try conn.exec("SELECT pg_notify('blacklight_runs', '')") }
@@ -122,7 +143,8 @@ public struct BulkRuns {
 
     /// `$7` the call's start (only runs created before it), `$8` the last source id of the previous chunk, `$9` the
     /// chunk size, `$10` the new runs' ids (made in Swift, cheaper than `blacklight.ulid()` per row), `$11` how
-    /// many runs earlier chunks replayed, `$12` the rate (NULL: no spread).
+    /// many runs earlier chunks replayed, `$12` the rate (NULL: no spread), `$13` idle priority (parked at 'infinity'
+    /// with their order in parked_run_at, released by claims with spare room).
     static let replayChunk = """
         WITH src AS (
             SELECT r.id, r.function_id, r.version, r.kind, r.parent_run_id, r.event_id, r.max_attempts, r.concurrency_key,
@@ -132,11 +154,13 @@ public struct BulkRuns {
             ORDER BY r.id LIMIT $9
         ), ins AS (
             INSERT INTO blacklight.runs (id, function_id, version, kind, parent_run_id, event_id, max_attempts,
-                                         concurrency_key, run_at)
+                                         concurrency_key, run_at, idle_priority, parked_run_at)
             SELECT ($10::text[])[s.n], s.function_id, coalesce(f.active_version, s.version), s.kind, s.parent_run_id,
                    s.event_id, coalesce((f.config ->> 'retries')::int + 1, s.max_attempts), s.concurrency_key,
-                   CASE WHEN $12::float8 IS NULL THEN clock_timestamp()
-                        ELSE $7 + make_interval(secs => ($11::bigint + s.n - 1) / $12::float8) END
+                   CASE WHEN $13::bool THEN 'infinity'
+                        WHEN $12::float8 IS NULL THEN clock_timestamp()
+                        ELSE $7 + make_interval(secs => ($11::bigint + s.n - 1) / $12::float8) END,
+                   $13::bool, CASE WHEN $13::bool THEN $7 + make_interval(secs => ($11::bigint + s.n - 1) * 1e-6) END
             FROM src s LEFT JOIN blacklight.functions f ON f.id = s.function_id
             RETURNING 1
         )

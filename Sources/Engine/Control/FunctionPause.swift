@@ -53,10 +53,12 @@ public struct FunctionPause {
             return wasPaused
         }
         guard let wasPaused else { return .noFunction }
-        // Not if it was paused again meanwhile: then its runs stay parked.
+        // Not if it was paused again meanwhile: then its runs stay parked. Idle-priority runs (a replay's) stay parked
+        // too: the claims release them into spare capacity, as before the pause.
         let resumed = try conn.exec("""
             UPDATE blacklight.runs SET run_at = coalesce(parked_run_at, clock_timestamp()), parked_run_at = NULL
             WHERE function_id = $1 AND status IN ('queued','running','sleeping','waiting') AND run_at = 'infinity'
+              AND NOT idle_priority
               AND NOT EXISTS (SELECT 1 FROM blacklight.functions WHERE id = $1 AND paused_at IS NOT NULL)
             """, [.text(id)])
         try conn.exec("SELECT pg_notify('blacklight_runs', '')")

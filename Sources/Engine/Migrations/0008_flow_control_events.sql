@@ -534,9 +534,16 @@ CREATE TRIGGER runs_resolve_invoke AFTER UPDATE OF status ON blacklight.runs FOR
           AND OLD.status NOT IN ('completed','failed','cancelled'))
     EXECUTE FUNCTION blacklight.resolve_invoke();
 
+-- Runs at idle priority (a bulk replay's, BulkRuns.Pace.spareCapacity) wait parked like a paused function's:
+-- run_at 'infinity', their order in parked_run_at. A claim that finds fewer due runs than its limit releases
+-- that many of them (due now, so the next claim takes them), so a replay uses only the capacity new events leave.
+ALTER TABLE blacklight.runs ADD COLUMN idle_priority boolean NOT NULL DEFAULT false;
+CREATE INDEX runs_idle ON blacklight.runs (parked_run_at) WHERE idle_priority AND run_at = 'infinity' AND status = 'queued';
+
 -- The claim as in 0005, plus cancel requests: a due run with one is cancelled (with the request's error)
 -- instead of started. Each run the claim decides on costs one probe of cancel_requests' primary key, which is
--- empty unless a cancel raced a batch.
+-- empty unless a cancel raced a batch. Plus the release of idle-priority runs into the room the claim left
+-- (one probe of the partial index runs_idle, empty unless a replay waits).
 CREATE OR REPLACE FUNCTION blacklight.claim_runs(p_limit int, p_token text, p_lease float8)
 RETURNS TABLE (id text, function_id text, version text, kind text, parent_run_id text, attempt int, max_attempts int,
                ctx_now timestamptz, created_at timestamptz, started_at timestamptz, concurrency_key text, status text,
@@ -559,6 +566,15 @@ WITH paused AS MATERIALIZED (
 ), cancel AS (
     UPDATE blacklight.runs r SET status = 'cancelled', ended_at = clock_timestamp(), locked_by = NULL, error = d.cancel
     FROM decided d WHERE r.id = d.id AND d.cancel IS NOT NULL
+), release AS (
+    UPDATE blacklight.runs r SET run_at = clock_timestamp()
+    WHERE r.id IN (SELECT i.id FROM blacklight.runs i
+                   WHERE i.idle_priority AND i.run_at = 'infinity' AND i.status = 'queued'
+                     AND i.function_id NOT IN (SELECT id FROM paused)
+                   ORDER BY i.parked_run_at
+                   LIMIT greatest(0, p_limit - (SELECT count(*) FROM decided))
+                   FOR UPDATE SKIP LOCKED)
+    RETURNING 1
 ), async_commit AS (
     SELECT set_config('synchronous_commit', 'off', true)
 )

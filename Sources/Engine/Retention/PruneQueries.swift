@@ -23,7 +23,8 @@ enum PruneQueries {
 
     /// Flow-control state that no longer decides anything (0006, 0008): a throttle or rate-limit slot in the past is
     /// the same as none; a singleton, debounce or batch whose run has ended (or was pruned) no longer holds its key;
-    /// a cancel request whose run has ended was applied. Each is one small table keyed by function and key.
+    /// a cancel request whose run has ended was applied; a cancel_on of an ended run, or past its timeout, can cancel
+    /// nothing (ingest reads every row of an event name, so these must not pile up between runs' retention).
     static let flowState = """
         DELETE FROM blacklight.throttle_state WHERE tat < now();
         DELETE FROM blacklight.rate_limit_state WHERE tat < now();
@@ -34,6 +35,8 @@ enum PruneQueries {
         DELETE FROM blacklight.batches b WHERE NOT EXISTS
             (SELECT 1 FROM blacklight.runs r WHERE r.id = b.run_id AND r.status = 'queued');
         DELETE FROM blacklight.cancel_requests c WHERE NOT EXISTS
+            (SELECT 1 FROM blacklight.runs r WHERE r.id = c.run_id AND r.status IN \(liveStatuses));
+        DELETE FROM blacklight.cancel_ons c WHERE c.expires_at < now() OR NOT EXISTS
             (SELECT 1 FROM blacklight.runs r WHERE r.id = c.run_id AND r.status IN \(liveStatuses));
         """
 

@@ -21,8 +21,8 @@ struct BulkRoutes: Sendable {
         api.post("functions/:id/resume") { _, context in try await self.pause(try context.parameters.require("id"), pause: false) }
     }
 
-    /// `{"action": "cancel", "dry_run": true, "count": 12}`; a replay adds `rate` (runs per second, null when
-    /// unpaced) and `spread_seconds` (until the last replayed run is due).
+    /// `{"action": "cancel", "dry_run": true, "count": 12}`; a replay adds `rate` ("spare", runs per second, or null
+    /// when unpaced) and `spread_seconds` (until the last replayed run is due; null unless paced per second).
     func bulk(_ request: Request, replay: Bool) async throws -> Response {
         let body = try await request.jsonBody()
         guard case .object(let fields) = body else { throw APIError.badRequest("the body must be a JSON object") }
@@ -35,7 +35,7 @@ struct BulkRoutes: Sendable {
                                       + "a bulk action never takes every run by default")
         }
         let dryRun = try Self.flag(body["dry_run"], query: request.query("dry_run"), "dry_run")
-        let rate = replay ? try Self.rate(body["rate"], query: request.query("rate")).value : nil
+        let pace = replay ? try Self.pace(body["rate"], query: request.query("rate")) : .allAtOnce
         let action = replay ? "replay" : "cancel"
         let outcome = try await pool.run { conn -> BulkRuns.Outcome in
             let bulk = BulkRuns()
@@ -43,13 +43,17 @@ struct BulkRoutes: Sendable {
             case (false, true): return .init(count: try bulk.countCancellable(filter, conn: conn))
             case (true, true): return .init(count: try bulk.countReplayable(filter, conn: conn))
             case (false, false): return try bulk.cancel(filter, conn: conn)
-            case (true, false): return try bulk.replay(filter, rate: rate, conn: conn)
+            case (true, false): return try bulk.replay(filter, pace: pace, conn: conn)
             }
         }
         if !dryRun { log.info("bulk \(action)", metadata: ["count": "\(outcome.count)", "filter": "\(filter)"]) }
         var answer: [String: JSONValue] = ["action": .string(action), "dry_run": .bool(dryRun), "count": .int(Int64(outcome.count))]
         if replay {
-            answer["rate"] = rate.map { .double($0) } ?? .null
+            switch pace {
+            case .spareCapacity: answer["rate"] = "spare"
+            case .perSecond(let r): answer["rate"] = .double(r)
+            case .allAtOnce: answer["rate"] = .null
+            }
             if !dryRun { answer["spread_seconds"] = outcome.spreadSeconds.map { .double($0) } ?? .null }
         }
         return .json(.object(answer))
@@ -99,24 +103,26 @@ struct BulkRoutes: Sendable {
         }
     }
 
-    /// Replayed runs per second: absent → `BulkRuns.defaultReplayRate`; `0` or `"none"` → no pacing.
-    struct Rate { let value: Double? }
-
-    static func rate(_ value: JSONValue?, query: String?) throws -> Rate {
-        let refusal = APIError.badRequest("'rate' must be a positive number of runs per second, or 0 for no pacing")
+    /// How replayed runs become due: absent or `"spare"` → at the workers' spare capacity (the default); a number →
+    /// that many per second; `0` or `"none"` → all at once.
+    static func pace(_ value: JSONValue?, query: String?) throws -> BulkRuns.Pace {
+        let refusal = APIError.badRequest("'rate' must be a positive number of runs per second, \"spare\" (the default: "
+                                          + "as fast as the workers have room beside new events), or 0 for no pacing")
         var n: Double?
         if let value, !value.isNull {
-            if value.stringValue == "none" { return Rate(value: nil) }
+            if value.stringValue == "none" { return .allAtOnce }
+            if value.stringValue == "spare" { return .spareCapacity }
             guard let d = value.doubleValue else { throw refusal }
             n = d
         } else if let query {
-            if query == "none" { return Rate(value: nil) }
+            if query == "none" { return .allAtOnce }
+            if query == "spare" { return .spareCapacity }
             guard let d = Double(query) else { throw refusal }
             n = d
         }
-        guard let n else { return Rate(value: BulkRuns.defaultReplayRate) }
-        if n == 0 { return Rate(value: nil) }
+        guard let n else { return .spareCapacity }
+        if n == 0 { return .allAtOnce }
         guard n.isFinite, n > 0 else { throw refusal }
-        return Rate(value: n)
+        return .perSecond(n)
     }
 }

@@ -32,7 +32,8 @@ struct ReadQueries {
 
     /// `waiting_for` says why a run that has not ended is not executing beyond its status: `paused` while its
     /// function is paused; for a run that has not started yet and is due later, `batching` (its batch is open),
-    /// `debounced` (it waits for a quiet period) or `throttled` (it waits for its throttle slot). A parked run's
+    /// `debounced` (it waits for a quiet period) or `throttled` (it waits for its throttle slot); `spare capacity` for a
+    /// bulk replay's run waiting for room beside new events. A parked run's
     /// run_at is 'infinity' in the table; the time it was due is shown.
     static let runColumns = """
         r.id, r.function_id, r.status, r.attempt, r.max_attempts, r.version, r.kind, r.parent_run_id, r.event_id,
@@ -40,6 +41,7 @@ struct ReadQueries {
         CASE WHEN r.run_at = 'infinity' THEN r.parked_run_at ELSE r.run_at END AS run_at,
         CASE WHEN r.status IN ('queued','sleeping','waiting') OR (r.status = 'running' AND r.run_at = 'infinity') THEN
             coalesce((SELECT 'paused' FROM blacklight.functions pf WHERE pf.id = r.function_id AND pf.paused_at IS NOT NULL),
+                     CASE WHEN r.idle_priority AND r.run_at = 'infinity' THEN 'spare capacity' END,
                      CASE WHEN r.status = 'queued' AND r.started_at IS NULL AND r.run_at > now() THEN
                          coalesce((SELECT 'batching' FROM blacklight.batches b WHERE b.run_id = r.id LIMIT 1),
                                   (SELECT 'debounced' FROM blacklight.debounces d WHERE d.run_id = r.id LIMIT 1),

@@ -54,6 +54,7 @@ enum HTML {
         case "batching": why = "its batch is open: it starts when the batch is full or its timeout passes (batch_events)"
         case "debounced": why = "debounced: it starts once no new event of its key came for the period (debounce)"
         case "throttled": why = "throttled: it starts at its slot, limit runs per period (throttle)"
+        case "spare capacity": why = "replayed in bulk: it starts when the workers have room beside new events"
         default: why = reason
         }
         return " <span class=\"waiting-for\" title=\"\(escape(why))\">\(escape(reason))</span>"
