@@ -44,7 +44,8 @@ public final class EngineProcess: @unchecked Sendable {
         }
         let leases = self.leases, stop = stopFlag, url = self.url, wake = self.wake
         spawn("blacklight-leases") { leases.run(url: url, stop: stop, log: log) }
-        spawn("blacklight-listen") { Self.listen(url: url, wake: wake, stop: stop, log: log) }
+        let cancels = options.services.cancels
+        spawn("blacklight-listen") { Self.listen(url: url, wake: wake, cancels: cancels, stop: stop, log: log) }
         if options.scheduler {
             spawn("blacklight-cron") { CronScheduler(url: url, log: log).run(stop: stop) }
         }
@@ -76,7 +77,7 @@ public final class EngineProcess: @unchecked Sendable {
     }
 
     /// NOTIFY is a hint that work is due; polling remains the truth.
-    static func listen(url: String, wake: WakeSignal, stop: StopFlag, log: Logger) {
+    static func listen(url: String, wake: WakeSignal, cancels: CancelSignal, stop: StopFlag, log: Logger) {
         var conn: PGConnection?
         while !stop.isStopped {
             do {
@@ -84,9 +85,13 @@ public final class EngineProcess: @unchecked Sendable {
                     let c = try PGConnection(url: url)
                     try c.listen("blacklight_runs")
                     try c.listen("blacklight_functions")
+                    try c.listen("blacklight_cancel")
                     conn = c
+                    // Requests made while this loop was not listening would be missed: count one.
+                    cancels.bump()
                 }
                 let notes = try conn?.waitForNotifications(timeout: 0.5) ?? []
+                if notes.contains(where: { $0.channel == "blacklight_cancel" }) { cancels.bump() }
                 if !notes.isEmpty { wake.broadcast() }
             } catch {
                 log.warning("listen: \(error)")

@@ -68,12 +68,12 @@ public struct BulkRuns {
     /// Cancels every matching run that has not ended, with the single cancel's semantics (`RunControl.cancel`):
     /// queued, sleeping and waiting runs end as cancelled at once, a running run at its next step boundary.
     /// Ended runs are not touched. Runs a worker's open batch transaction holds are skipped while the rest is
-    /// cancelled, then waited for (a batch holds a run only while it executes it).
+    /// cancelled, then get a cancel request (`blacklight.cancel_runs`): the worker starts no further step of them and
+    /// writes them cancelled, and this call does not wait for it.
     public func cancel(_ filter: RunFilter, conn: PGConnection) throws -> Outcome {
         let started = try startTime(conn)
         var total = 0
-        for skipLocked in [true, false] {
-            let sql = Self.cancelChunk(skipLocked: skipLocked)
+        for sql in [Self.cancelChunk(skipLocked: true), Self.requestChunk] {
             while true {
                 let n = Int(try conn.query(sql, filter.binds + [.timestamp(started), .int(Int64(chunk))]).scalar.intValue ?? 0)
                 total += n
@@ -82,6 +82,15 @@ public struct BulkRuns {
         }
         return Outcome(count: total, spreadSeconds: nil)
     }
+
+    /// The runs left after the first pass (held by a worker): cancel requests, each run once.
+    static let requestChunk = """
+        SELECT blacklight.cancel_runs(array_agg(id), array_agg(jsonb_build_object('message', 'cancelled')))
+        FROM (SELECT r.id FROM blacklight.runs r
+              WHERE \(RunFilter.condition) AND r.status IN \(live) AND r.created_at <= $7
+                AND NOT EXISTS (SELECT 1 FROM blacklight.cancel_requests c WHERE c.run_id = r.id)
+              ORDER BY r.id LIMIT $8) v
+        """
 
     /// `FOR NO KEY UPDATE`, not `FOR UPDATE`: a batch inserting step rows holds a key-share lock on their run
     /// (the foreign key), which `FOR UPDATE` would wait on and `NO KEY UPDATE` does not.

@@ -7,33 +7,27 @@ import PGStore
 public struct RunControl {
     public init() {}
 
-    /// What a cancel does to a run that is executing right now: its row is cancelled and its lease cleared, so
-    /// the batch executing it can write nothing more for it (every run write is fenced by `locked_by`) and
-    /// starts no further step of it (`Batch.begin` re-locks only runs still `running` under its token). A
-    /// batch transaction that holds the row makes the cancel wait for its commit; a run that completed in it
-    /// stays completed.
     static let cancelledColumns = """
         status = 'cancelled', ended_at = clock_timestamp(), locked_by = NULL, error = jsonb_build_object('message', 'cancelled')
         """
 
-    /// Cancels a run that has not finished. A worker never resumes it: the claim takes only
-    /// queued/running/sleeping/waiting runs, and a batch's run update skips cancelled ones.
-    /// Returns the run's status after the call, nil when there is no such run.
+    /// Cancels a run that has not finished. A worker never resumes it: the claim takes only queued/running/
+    /// sleeping/waiting runs, and a batch's run update skips cancelled ones. A run a worker is executing right now
+    /// gets a cancel request instead (`blacklight.cancel_runs`, 0008): its current step finishes, no further step
+    /// starts, and the worker writes it cancelled; the answer's status is then `cancelling`, and this call does not
+    /// wait for the worker. Returns the run's status after the call, nil when there is no such run.
     public func cancel(_ id: String, conn: PGConnection) throws -> (status: String, changed: Bool)? {
         try conn.transaction { () throws -> (String, Bool)? in
-            let updated = try conn.query("""
-                UPDATE blacklight.runs SET \(Self.cancelledColumns)
-                WHERE id = $1 AND status IN ('queued','running','sleeping','waiting') RETURNING function_id
-                """, [.text(id)])
-            if let row = updated.rows.first {
-                try conn.exec("DELETE FROM blacklight.waits WHERE run_id = $1", [.text(id)])
-                // Counted before the commit: a cancel whose commit fails is counted anyway (rare, and a counter is
-                // not a ledger).
-                EngineMetrics.cancelled(function: row["function_id"].stringValue ?? "")
-                return ("cancelled", true)
-            }
-            let current = try conn.query("SELECT status FROM blacklight.runs WHERE id = $1", [.text(id)])
-            return current.rows.first.map { ($0["status"].stringValue ?? "", false) }
+            let before = try conn.query("SELECT function_id FROM blacklight.runs WHERE id = $1", [.text(id)])
+            guard let function = before.rows.first?["function_id"].stringValue else { return nil }
+            let n = try conn.query("SELECT blacklight.cancel_runs(ARRAY[$1], ARRAY[jsonb_build_object('message', 'cancelled')])",
+                                   [.text(id)]).scalar.intValue ?? 0
+            let status = try conn.query("SELECT status FROM blacklight.runs WHERE id = $1", [.text(id)]).scalar.stringValue ?? ""
+            guard n > 0 else { return (status, false) }
+            // Counted before the commit: a cancel whose commit fails is counted anyway (rare, and a counter is not a
+            // ledger).
+            EngineMetrics.cancelled(function: function)
+            return (status == "cancelled" ? status : "cancelling", true)
         }
     }
 

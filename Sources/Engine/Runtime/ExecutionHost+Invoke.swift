@@ -112,11 +112,15 @@ extension ExecutionHost {
     }
 
     /// Before a step starts: a run that was cancelled while this batch held it (a cancel request, 0008) starts no
-    /// further step. Asked only of functions that can be cancelled that way (cancel_on, singleton cancel), so other
-    /// runs pay nothing; any run still ends cancelled when its state is written.
+    /// further step. The database is asked only when this process heard of a cancel request (NOTIFY
+    /// `blacklight_cancel`) since the run's batch claimed it, so runs pay nothing while nobody cancels; a request
+    /// whose NOTIFY arrives late is still applied when the batch writes the run's state.
     func checkCancelled(_ run: RunExecution, batch: Batch) throws {
         if let reason = run.cancelled { throw EngineError(.cancelled, reason["message"]?.stringValue ?? "cancelled") }
-        guard run.watchesCancel, batch.fence != nil else { return }
+        guard batch.fence != nil else { return }
+        let heard = services.cancels.generation
+        guard heard != run.seenCancels else { return }
+        run.seenCancels = heard
         let found = try batch.conn.query("SELECT error FROM blacklight.cancel_requests WHERE run_id = $1", [.text(run.claim.id)])
         guard let row = found.rows.first else { return }
         let reason = row["error"].jsonText.flatMap { try? JSONValue.parse($0) } ?? .object(["message": .string("cancelled")])

@@ -33,7 +33,7 @@ struct Executor {
         defer { vm.setTimeLimit(nil) }
 
         let flow = wvm.definition.flow
-        run.watchesCancel = !flow.cancelOn.isEmpty || flow.singleton?.mode == .cancel
+        run.seenCancels = context.batch.cancelGeneration
         // `ctx.events`: a batch's events in order (batch_events), otherwise the one event, as Inngest gives it.
         var events: [JSONValue] = [claim.event]
         if flow.batchEvents != nil, claim.kind == "run" {

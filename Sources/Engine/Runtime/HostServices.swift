@@ -9,6 +9,8 @@ public struct HostServices: Sendable {
     public var maxRetryDelay: Double
     /// Extra globals installed into every workflow VM.
     public var extensions: [any HostExtension] = []
+    /// Cancel requests heard by this process's LISTEN loop (EngineProcess), read before each step.
+    public var cancels = CancelSignal()
 
     public init(log: Logger = Logger(label: "blacklight"), retryBaseDelay: Double = 1, maxRetryDelay: Double = 300) {
         self.log = log

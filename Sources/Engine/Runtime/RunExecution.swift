@@ -105,8 +105,8 @@ final class RunExecution {
     var failedStep: String?
     /// That step as it was when it failed (its time limit, for a timeout's message).
     var failedActive: ActiveStep?
-    /// The function can be cancelled while it runs (cancel_on, singleton cancel): ask before each step.
-    var watchesCancel = false
+    /// The cancel generation (HostServices.cancels) this run last asked the database about.
+    var seenCancels = 0
     /// Set when a cancel request was found: the run's error as the request gives it.
     var cancelled: JSONValue?
 

@@ -36,6 +36,8 @@ final class Batch {
     var tally = RunTally()
     /// The function of each claimed run, to label its steps' durations.
     var functionOf: [String: String] = [:]
+    /// `HostServices.cancels` as it was just before this batch's claim (see ExecutionHost.checkCancelled).
+    var cancelGeneration = 0
 
     init(conn: PGConnection, fence: Fence? = nil) {
         self.conn = conn

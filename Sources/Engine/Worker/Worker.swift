@@ -96,6 +96,8 @@ final class Worker {
     /// transaction. Returns how many it claimed.
     func processBatch(_ conn: PGConnection) throws -> Int {
         let fence = Fence(token: leases.newToken(), seconds: settings.leaseSeconds)
+        // Before the claim: a cancel heard from here on may concern a run this claim takes.
+        let cancelGeneration = services.cancels.generation
         let claimed = try claim(conn, token: fence.token)
         if claimed.isEmpty { return 0 }
         let live = claimed.filter { !$0.poisoned }
@@ -110,6 +112,7 @@ final class Worker {
         batch.statementTimeout = settings.runLimits.stepTimeout
         batch.log = services.log
         batch.pending = Set(ids)
+        batch.cancelGeneration = cancelGeneration
         // The claim has committed: first starts, and runs that stalled their worker in every attempt (failed by
         // the claim itself), count now; what the batch does counts when it commits.
         var claims = RunTally()
