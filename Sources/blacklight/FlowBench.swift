@@ -13,6 +13,7 @@ struct FlowBench: ParsableCommand {
     @Option(help: "Seconds of sending per declaration.") var seconds = 10.0
     @Option(help: "Worker threads.") var workers = 2
     @Option(help: "Connections sending events.") var senders = 4
+    @Option(help: "Events per ingest call (one transaction).") var perCall = 10
 
     func run() throws {
         let (baseURL, cluster) = try project.database()
@@ -24,6 +25,7 @@ struct FlowBench: ParsableCommand {
             settings.seconds = seconds
             settings.workers = workers
             settings.senders = senders
+            settings.perCall = perCall
             var services = project.services
             services.log.logLevel = .warning
             print("blacklight bench flow — flow control decided in PostgreSQL at ingest (0006, 0008)")

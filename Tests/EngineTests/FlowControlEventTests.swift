@@ -380,4 +380,53 @@ struct FlowControlEventTests {
                 "the slot in the past goes; the one ahead stays")
         #expect(try Self.count(h, "SELECT count(*) FROM blacklight.cancel_ons") == 2, "the sleeping run keeps both its cancel_ons")
     }
+
+    @Test("concurrent multi-event ingests that reach a batch's and a debounce's keys in opposite orders do not deadlock")
+    func keyedIngestsDoNotDeadlock() throws {
+        let h = try Harness(scripts: ["b.lua": """
+            return workflow {
+              id = "keyed-batch", triggers = { { event = "k/go" } },
+              batch_events = { max_size = 1000, timeout = "1h", key = "event.data.k" },
+              run = function(ctx, step) return #ctx.events end,
+            }
+            """, "d.lua": """
+            return workflow {
+              id = "keyed-debounce", triggers = { { event = "k/go" } },
+              debounce = { period = "1h", key = "event.data.k" },
+              run = function(ctx, step) return 1 end,
+            }
+            """])
+        #expect(try h.load().errors.isEmpty)
+        let url = h.url
+        let failures = ErrorList()
+        let group = DispatchGroup()
+        for reversed in [false, true] {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                do {
+                    let conn = try PGConnection(url: url)
+                    defer { conn.close() }
+                    for _ in 0..<40 {
+                        let keys = reversed ? Array((0..<6).reversed()) : Array(0..<6)
+                        _ = try EventStore().send(keys.map { EventStore.Event(name: "k/go", data: ["k": .int(Int64($0))]) }, conn: conn)
+                    }
+                } catch {
+                    failures.append("\(error)")
+                }
+            }
+        }
+        group.wait()
+        #expect(failures.items.isEmpty, "\(failures.items)")
+        #expect(try Self.count(h, "SELECT count(*) FROM blacklight.run_events") == 480, "every event joined its key's batch")
+        #expect(try Self.count(h, "SELECT count(*) FROM blacklight.runs WHERE function_id = 'keyed-batch'") == 6)
+        #expect(try Self.count(h, "SELECT count(*) FROM blacklight.runs WHERE function_id = 'keyed-debounce'") == 6)
+    }
+}
+
+final class ErrorList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func append(_ s: String) { lock.lock(); list.append(s); lock.unlock() }
+    var items: [String] { lock.lock(); defer { lock.unlock() }; return list }
 }

@@ -14,6 +14,8 @@ public enum FlowBenchmark {
         public var batchSize = 100
         /// Connections sending the events (one cannot keep 1,000 single-event transactions a second beside the workers).
         public var senders = 4
+        /// Events per ingest call (1: one event per transaction, as most apps send them).
+        public var perCall = 10
         public init() {}
     }
 
@@ -64,7 +66,7 @@ public enum FlowBenchmark {
         engine.start()
         defer { engine.stop() }
         log("engine: \(settings.workers) workers, claim batch \(settings.batchSize); \(settings.rate) events/s for \(Int(settings.seconds)) s "
-            + "per declaration, one event per transaction on \(settings.senders) connections")
+            + "per declaration, \(settings.perCall) event(s) per transaction on \(settings.senders) connections")
 
         let throttled = try send(url: url, event: "bench/throttled", settings: settings, conn: conn, function: "bench-throttled") {
             .object(["n": .int(Int64($0)), "tenant": .int(Int64($0 % throttleKeys))])
@@ -91,7 +93,8 @@ public enum FlowBenchmark {
 
     private static func send(url: String, event: String, settings: Settings, conn: PGConnection, function: String,
                              data: @escaping @Sendable (Int) -> JSONValue) throws -> IngestLoad.Result {
-        let result = try IngestLoad.measure(url: url, rate: settings.rate, connections: settings.senders, event: event, data: data) {
+        let result = try IngestLoad.measure(url: url, rate: settings.rate, connections: settings.senders, perCall: settings.perCall,
+                                            event: event, data: data) {
             Thread.sleep(forTimeInterval: settings.seconds)
         }
         let deadline = Date().addingTimeInterval(300)
@@ -120,7 +123,7 @@ public enum FlowBenchmark {
             SELECT (e.data ->> 'tenant')::int AS k, extract(epoch FROM r.created_at)::float8 AS arrived,
                    extract(epoch FROM r.started_at)::float8 AS started
             FROM blacklight.runs r JOIN blacklight.events e ON e.id = r.event_id
-            WHERE r.function_id = 'bench-throttled' AND r.started_at IS NOT NULL ORDER BY r.id
+            WHERE r.function_id = 'bench-throttled' AND r.started_at IS NOT NULL ORDER BY r.created_at
             """).rows
         let t = 1.0 / Double(throttleLimit)
         var lastSlot: [Int: Double] = [:]
@@ -135,13 +138,19 @@ public enum FlowBenchmark {
             starts.append(started)
             startsByKey[k, default: []].append(started)
         }
-        // The declared limit itself: more than `limit` starts of one tenant within any 1 s window.
-        var over = 0
+        // The declared limit itself: the most starts of one tenant within any 1 s window (GCRA with no burst lets
+        // limit + 1 fall in a closed window of one period, the first and the last on its edges).
+        var most = 0
         for (_, s) in startsByKey {
             let sorted = s.sorted()
-            for i in sorted.indices where i + throttleLimit < sorted.count && sorted[i + throttleLimit] - sorted[i] < 1 { over += 1 }
+            var j = 0
+            for i in sorted.indices {
+                while j < sorted.count && sorted[j] - sorted[i] < 1 { j += 1 }
+                most = max(most, j - i)
+            }
         }
-        return summary(runs: rows.count, starts: starts, errors: errors, extra: "; windows of 1 s over the limit: \(over)")
+        return summary(runs: rows.count, starts: starts, errors: errors,
+                       extra: "; most starts of one tenant in any 1 s: \(most) (limit \(throttleLimit))")
     }
 
     /// Due = least(last event + period, first event + timeout); the first is the earliest event the run replaced.
