@@ -4,6 +4,7 @@
 #include "Kernels.h"
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <time.h>
 
 #if defined(__x86_64__)
@@ -67,16 +68,13 @@ void tk_pack_weights(const float *w, size_t n, size_t k, float *packed) {
 size_t tk_linear_scratch_count(void) { return (TK_MC + 12) * TK_KC; }
 
 void tk_pack_rows(const tk_linear_args *a, size_t i0, size_t i1, size_t k0, size_t kc, size_t mr, float *xp) {
-    for (size_t g = i0; g < i1; g += mr) {
-        float *dst = xp + (g - i0) * kc;
-        for (size_t r = 0; r < mr; r++) {
-            if (g + r < i1) {
-                const float *src = a->x + (g + r) * a->ldx + k0;
-                for (size_t kk = 0; kk < kc; kk++) dst[kk * mr + r] = src[kk];
-            } else {
-                for (size_t kk = 0; kk < kc; kk++) dst[kk * mr + r] = 0.0f;
-            }
-        }
+    const size_t rows = (i1 - i0 + mr - 1) / mr * mr;
+    for (size_t r = 0; r < rows; r++) {
+        float *dst = xp + r * TK_KC;
+        // Rows past the end are zero rather than stale: a stale NaN or subnormal would not reach the output, but
+        // subnormal operands make FMAs take a slow microcode path on Intel CPUs.
+        if (i0 + r < i1) memcpy(dst, a->x + (i0 + r) * a->ldx + k0, kc * sizeof(float));
+        else memset(dst, 0, kc * sizeof(float));
     }
 }
 
@@ -103,22 +101,57 @@ void tk_layer_norm(int level, float *x, size_t rows, size_t ld, size_t cols, con
     }
 }
 
+/// Each row: scores scaled, softmax over the first `length` (the rest of the row is left alone).
+static void tk_softmax_rows(int level, float *s, size_t rows, size_t ld, size_t length, float scale) {
+    switch (tk_usable(level)) {
+#if defined(__x86_64__)
+    case TK_LEVEL_AVX512: tk_softmax_rows_avx512(s, rows, ld, length, scale); break;
+    case TK_LEVEL_AVX2: tk_softmax_rows_avx2(s, rows, ld, length, scale); break;
+#endif
+    default: tk_softmax_rows_generic(s, rows, ld, length, scale); break;
+    }
+}
+
 size_t tk_attention_scratch_count(size_t length, size_t head_dim) {
-    // K of one head transposed (head_dim rows of the padded length), and four rows of scores.
-    return head_dim * tk_round16(length) + 4 * tk_round16(length) + 64;
+    const size_t lp = tk_round32(length), hp = tk_round32(head_dim);
+    // Keys and values of one head packed as weights, the scores, and the product's own scratch.
+    return lp * hp + lp * hp + length * lp + tk_linear_scratch_count() + 64;
 }
 
 void tk_attention(int level, const float *qkv, size_t ldqkv, size_t length, size_t heads, size_t head_dim, float *out,
                   size_t ldo, float *scratch) {
-    if (length == 0 || heads == 0) return;
-    // The vector paths keep a head's output row in at most four registers of 16 floats.
-    const int vectorizable = head_dim % 16 == 0 && head_dim <= 64;
-    switch (vectorizable ? tk_usable(level) : TK_LEVEL_GENERIC) {
-#if defined(__x86_64__)
-    case TK_LEVEL_AVX512: tk_attention_avx512(qkv, ldqkv, length, heads, head_dim, out, ldo, scratch); break;
-    case TK_LEVEL_AVX2: tk_attention_avx2(qkv, ldqkv, length, heads, head_dim, out, ldo, scratch); break;
-#endif
-    default: tk_attention_generic(qkv, ldqkv, length, heads, head_dim, out, ldo, scratch); break;
+    if (length == 0 || heads == 0 || head_dim % TK_PANEL != 0) return;
+    // Both products of a head are tk_linear calls, so attention runs on the tuned matrix kernel: scores = Q · Kᵀ with
+    // the keys packed as the "weights" (one output per key), then context = P · V with the values packed as weights
+    // (one output per dimension of the head). Keys past `length` and the padding of the head are zero.
+    // A dedicated kernel (4 query rows against 16 keys at a time, K transposed) reached about 28 GFLOP/s here, 18 %
+    // of the encoder's time on 250-token postings for 10 % of its FLOPs.
+    const size_t hidden = heads * head_dim, lp = tk_round32(length), hp = head_dim;
+    float *keys = scratch, *values = keys + lp * hp, *scores = values + lp * hp;
+    float *linear_scratch = (float *)(((uintptr_t)(scores + length * lp) + 63) & ~(uintptr_t)63);
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    for (size_t h = 0; h < heads; h++) {
+        const float *q = qkv + h * head_dim, *k = qkv + hidden + h * head_dim, *v = qkv + 2 * hidden + h * head_dim;
+        for (size_t p = 0; p < lp / TK_PANEL; p++)
+            for (size_t d = 0; d < head_dim; d++)
+                for (size_t j = 0; j < TK_PANEL; j++) {
+                    const size_t key = p * TK_PANEL + j;
+                    keys[(p * head_dim + d) * TK_PANEL + j] = key < length ? k[key * ldqkv + d] : 0.0f;
+                }
+        for (size_t p = 0; p < hp / TK_PANEL; p++)
+            for (size_t j = 0; j < lp; j++)
+                for (size_t c = 0; c < TK_PANEL; c++) {
+                    const size_t d = p * TK_PANEL + c;
+                    values[(p * lp + j) * TK_PANEL + c] = j < length && d < head_dim ? v[j * ldqkv + d] : 0.0f;
+                }
+        tk_linear_args s = {.x = q, .ldx = ldqkv, .packed = keys, .k = head_dim, .n = lp, .y = scores, .ldy = lp,
+                            .scratch = linear_scratch};
+        tk_linear(level, &s, length);
+        tk_softmax_rows(level, scores, length, lp, length, scale);
+        // Columns past `length` still hold the scores of padding keys; their values are zero, so they add nothing.
+        tk_linear_args o = {.x = scores, .ldx = lp, .packed = values, .k = lp, .n = head_dim, .y = out + h * head_dim,
+                            .ldy = ldo, .scratch = linear_scratch};
+        tk_linear(level, &o, length);
     }
 }
 

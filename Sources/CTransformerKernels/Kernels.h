@@ -12,22 +12,19 @@
 
 void tk_linear_generic(const tk_linear_args *a, size_t m);
 void tk_layer_norm_generic(float *x, size_t rows, size_t ld, size_t cols, const float *gamma, const float *beta, float eps);
-void tk_attention_generic(const float *qkv, size_t ldqkv, size_t length, size_t heads, size_t head_dim, float *out,
-                          size_t ldo, float *scratch);
+void tk_softmax_rows_generic(float *s, size_t rows, size_t ld, size_t length, float scale);
 /// The exact GELU the generic kernels use: 0.5 x (1 + erf(x / sqrt 2)).
 float tk_gelu_scalar(float x);
 
 #if defined(__x86_64__)
 void tk_linear_avx2(const tk_linear_args *a, size_t m);
 void tk_layer_norm_avx2(float *x, size_t rows, size_t ld, size_t cols, const float *gamma, const float *beta, float eps);
-void tk_attention_avx2(const float *qkv, size_t ldqkv, size_t length, size_t heads, size_t head_dim, float *out,
-                       size_t ldo, float *scratch);
+void tk_softmax_rows_avx2(float *s, size_t rows, size_t ld, size_t length, float scale);
 double tk_fma_loop_avx2(uint64_t rounds);
 
 void tk_linear_avx512(const tk_linear_args *a, size_t m);
 void tk_layer_norm_avx512(float *x, size_t rows, size_t ld, size_t cols, const float *gamma, const float *beta, float eps);
-void tk_attention_avx512(const float *qkv, size_t ldqkv, size_t length, size_t heads, size_t head_dim, float *out,
-                         size_t ldo, float *scratch);
+void tk_softmax_rows_avx512(float *s, size_t rows, size_t ld, size_t length, float scale);
 double tk_fma_loop_avx512(uint64_t rounds);
 #endif
 
@@ -47,11 +44,11 @@ double tk_fma_loop_generic(uint64_t rounds);
 #define TK_MC 192
 #endif
 
-/// Packs features k0..k0+kc-1 of rows i0..i1-1 of X in groups of `mr` rows: group g holds feature k0+kk of its rows
-/// at [g * kc * mr + kk * mr + r]; rows past i1 in the last group are zero.
+/// Copies features k0..k0+kc-1 of rows i0..i1-1 of X to `xp`, row r at xp + r * TK_KC, rounded up to a multiple of `mr`
+/// rows with zero rows.
 void tk_pack_rows(const tk_linear_args *a, size_t i0, size_t i1, size_t k0, size_t kc, size_t mr, float *xp);
 
-/// Rows a 16-float-wide attention pass pads a sequence to.
-TK_INLINE size_t tk_round16(size_t n) { return (n + 15) & ~(size_t)15; }
+/// A count rounded up to whole 32-float panels.
+TK_INLINE size_t tk_round32(size_t n) { return (n + 31) & ~(size_t)31; }
 
 #endif

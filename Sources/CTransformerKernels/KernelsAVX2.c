@@ -82,10 +82,10 @@ TK256 TK_NOINLINE static void tile256(const tk_linear_args *a, const float *xp, 
     for (size_t kk = 0; kk < kc; kk++) {
         const __m256 w0 = _mm256_loadu_ps(w + kk * TK_PANEL);
         const __m256 w1 = _mm256_loadu_ps(w + kk * TK_PANEL + 8);
-        const float *xk = xp + kk * 6;
+        const float *xk = xp + kk;
         TK_UNROLL
         for (int r = 0; r < 6; r++) {
-            const __m256 xv = _mm256_broadcast_ss(xk + r);
+            const __m256 xv = _mm256_broadcast_ss(xk + r * TK_KC);
             c0[r] = _mm256_fmadd_ps(xv, w0, c0[r]);
             c1[r] = _mm256_fmadd_ps(xv, w1, c1[r]);
         }
@@ -123,7 +123,7 @@ TK256 void tk_linear_avx2(const tk_linear_args *a, size_t m) {
                 for (size_t i = m0; i < m1; i += 6)
                     for (size_t p = p0; p < p1; p++)
                         for (size_t h = 0; h < 2; h++)
-                            tile256(a, a->scratch + (i - m0) * kc, i, m1 - i < 6 ? m1 - i : 6, p, h, k0, kc);
+                            tile256(a, a->scratch + (i - m0) * TK_KC, i, m1 - i < 6 ? m1 - i : 6, p, h, k0, kc);
             }
         }
     }
@@ -149,100 +149,32 @@ TK256 void tk_layer_norm_avx2(float *x, size_t rows, size_t ld, size_t cols, con
     }
 }
 
-/// As attend512, 8 keys at a time; V rows are `V` registers of 8 floats (V ≤ 8).
-TK256 TK_INLINE void attend256(const int G, const int V, const float *qkv, size_t ldqkv, size_t length, size_t hidden,
-                               size_t h, size_t dh, size_t i, const float *kt, size_t lp, float *probs, float *out,
-                               size_t ldo) {
-    const __m256 scale = _mm256_set1_ps(1.0f / sqrtf((float)dh));
-    const float *q[4];
-    TK_UNROLL
-    for (int g = 0; g < G; g++) q[g] = qkv + (i + g) * ldqkv + h * dh;
-    for (size_t jb = 0; jb < lp; jb += 8) {
-        __m256 s[4];
-        TK_UNROLL
-        for (int g = 0; g < G; g++) s[g] = _mm256_setzero_ps();
-        for (size_t d = 0; d < dh; d++) {
-            const __m256 kv = _mm256_loadu_ps(kt + d * lp + jb);
-            TK_UNROLL
-            for (int g = 0; g < G; g++) s[g] = _mm256_fmadd_ps(_mm256_broadcast_ss(q[g] + d), kv, s[g]);
-        }
-        TK_UNROLL
-        for (int g = 0; g < G; g++) _mm256_storeu_ps(probs + g * lp + jb, _mm256_mul_ps(s[g], scale));
-    }
-    float inv[4];
-    TK_UNROLL
-    for (int g = 0; g < G; g++) {
-        float *pr = probs + g * lp;
-        for (size_t j = length; j < lp; j++) pr[j] = -FLT_MAX;
+TK256 void tk_softmax_rows_avx2(float *s, size_t rows, size_t ld, size_t length, float scale) {
+    const size_t full = length / 8 * 8;
+    const __m256 sc = _mm256_set1_ps(scale);
+    for (size_t i = 0; i < rows; i++) {
+        float *row = s + i * ld;
         __m256 mx = _mm256_set1_ps(-FLT_MAX);
-        for (size_t jb = 0; jb < lp; jb += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(pr + jb));
-        const __m256 top = _mm256_set1_ps(hmax256(mx));
+        float top = -FLT_MAX;
+        for (size_t j = 0; j < full; j += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(row + j));
+        for (size_t j = full; j < length; j++) top = row[j] > top ? row[j] : top;
+        const float m = hmax256(mx) > top ? hmax256(mx) : top;
+        const __m256 topv = _mm256_set1_ps(m * scale);
         __m256 sum = _mm256_setzero_ps();
-        for (size_t jb = 0; jb < lp; jb += 8) {
-            const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(pr + jb), top));
-            _mm256_storeu_ps(pr + jb, e);
+        for (size_t j = 0; j < full; j += 8) {
+            const __m256 e = exp256(_mm256_fmsub_ps(_mm256_loadu_ps(row + j), sc, topv));
+            _mm256_storeu_ps(row + j, e);
             sum = _mm256_add_ps(sum, e);
         }
-        inv[g] = 1.0f / hsum256(sum);
-    }
-    __m256 o[4][8];
-    TK_UNROLL
-    for (int g = 0; g < G; g++)
-        TK_UNROLL
-        for (int t = 0; t < V; t++) o[g][t] = _mm256_setzero_ps();
-    for (size_t j = 0; j < length; j++) {
-        const float *vrow = qkv + j * ldqkv + 2 * hidden + h * dh;
-        TK_UNROLL
-        for (int t = 0; t < V; t++) {
-            const __m256 vv = _mm256_loadu_ps(vrow + 8 * t);
-            TK_UNROLL
-            for (int g = 0; g < G; g++) o[g][t] = _mm256_fmadd_ps(_mm256_broadcast_ss(probs + g * lp + j), vv, o[g][t]);
+        float total = hsum256(sum);
+        for (size_t j = full; j < length; j++) {
+            row[j] = expf(row[j] * scale - m * scale);
+            total += row[j];
         }
-    }
-    TK_UNROLL
-    for (int g = 0; g < G; g++) {
-        float *dst = out + (i + g) * ldo + h * dh;
-        const __m256 s = _mm256_set1_ps(inv[g]);
-        TK_UNROLL
-        for (int t = 0; t < V; t++) _mm256_storeu_ps(dst + 8 * t, _mm256_mul_ps(o[g][t], s));
-    }
-}
-
-#define TK_ATTEND256(G, V)                                                                                          \
-    TK256 TK_NOINLINE static void attend256_##G##_##V(const float *qkv, size_t ldqkv, size_t length, size_t hidden, size_t h,  \
-                                          size_t dh, size_t i, const float *kt, size_t lp, float *probs, float *out, \
-                                          size_t ldo) {                                                              \
-        attend256(G, V, qkv, ldqkv, length, hidden, h, dh, i, kt, lp, probs, out, ldo);                              \
-    }
-TK_ATTEND256(4, 2)
-TK_ATTEND256(4, 4)
-TK_ATTEND256(4, 6)
-TK_ATTEND256(4, 8)
-TK_ATTEND256(1, 2)
-TK_ATTEND256(1, 4)
-TK_ATTEND256(1, 6)
-TK_ATTEND256(1, 8)
-
-typedef void (*attend256_fn)(const float *, size_t, size_t, size_t, size_t, size_t, size_t, const float *, size_t,
-                             float *, float *, size_t);
-
-TK256 void tk_attention_avx2(const float *qkv, size_t ldqkv, size_t length, size_t heads, size_t dh, float *out,
-                             size_t ldo, float *scratch) {
-    // head_dim is a multiple of 16 up to 64 (Dispatch.c checks), so 2, 4, 6 or 8 registers of 8.
-    static const attend256_fn four[4] = {attend256_4_2, attend256_4_4, attend256_4_6, attend256_4_8};
-    static const attend256_fn one[4] = {attend256_1_2, attend256_1_4, attend256_1_6, attend256_1_8};
-    const size_t hidden = heads * dh, lp = tk_round16(length), v = dh / 16;
-    float *kt = scratch, *probs = scratch + dh * lp;
-    for (size_t h = 0; h < heads; h++) {
-        for (size_t j = 0; j < length; j++) {
-            const float *krow = qkv + j * ldqkv + hidden + h * dh;
-            for (size_t d = 0; d < dh; d++) kt[d * lp + j] = krow[d];
-        }
-        for (size_t j = length; j < lp; j++)
-            for (size_t d = 0; d < dh; d++) kt[d * lp + j] = 0.0f;
-        size_t i = 0;
-        for (; i + 4 <= length; i += 4) four[v - 1](qkv, ldqkv, length, hidden, h, dh, i, kt, lp, probs, out, ldo);
-        for (; i < length; i++) one[v - 1](qkv, ldqkv, length, hidden, h, dh, i, kt, lp, probs, out, ldo);
+        const float invs = 1.0f / total;
+        const __m256 inv = _mm256_set1_ps(invs);
+        for (size_t j = 0; j < full; j += 8) _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_loadu_ps(row + j), inv));
+        for (size_t j = full; j < length; j++) row[j] *= invs;
     }
 }
 

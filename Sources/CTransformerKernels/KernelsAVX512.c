@@ -54,11 +54,12 @@ TK512 TK_INLINE __m512 gelu512(__m512 x) {
     return _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.5f)), _mm512_add_ps(e, _mm512_set1_ps(1.0f)));
 }
 
-/// Output rows i..i+rows-1 (rows ≤ 12), outputs 32p..32p+31, inputs k0..k0+kc-1. `xp` holds the 12 rows packed
-/// feature by feature (xp[kk * 12 + r]), so the twelve broadcasts of a step are fixed offsets from one pointer;
-/// reading them from the 12 rows of x cost an address computation each, and the loop ran out of issue slots before
-/// it ran out of FMA ports. The first input block starts from zero, later ones add to y; the last applies the bias,
-/// GELU and residual.
+/// Output rows i..i+rows-1 (rows ≤ 12), outputs 32p..32p+31, inputs k0..k0+kc-1. `xp` holds the 12 rows copied
+/// TK_KC floats apart (tk_pack_rows), so the twelve broadcasts of a step are constant offsets from one pointer that
+/// moves by one float per step. Read in place, the rows (ldx apart, a run-time stride) cost an address computation
+/// each and the loop ran out of issue slots before FMA ports; a transposed copy fixed that but the transposition
+/// itself took 7 % of the encoder's time. The first input block starts from zero, later ones add to y; the last
+/// applies the bias, GELU and residual.
 TK512 TK_NOINLINE static void tile512(const tk_linear_args *a, const float *xp, size_t i, size_t rows, size_t p,
                                       size_t k0, size_t kc) {
     const float *w = a->packed + (p * a->k + k0) * TK_PANEL;
@@ -73,10 +74,10 @@ TK512 TK_NOINLINE static void tile512(const tk_linear_args *a, const float *xp, 
     for (size_t kk = 0; kk < kc; kk++) {
         const __m512 w0 = _mm512_loadu_ps(w + kk * TK_PANEL);
         const __m512 w1 = _mm512_loadu_ps(w + kk * TK_PANEL + 16);
-        const float *xk = xp + kk * 12;
+        const float *xk = xp + kk;
         TK_UNROLL
         for (int r = 0; r < 12; r++) {
-            const __m512 xv = _mm512_set1_ps(xk[r]);
+            const __m512 xv = _mm512_set1_ps(xk[r * TK_KC]);
             c0[r] = _mm512_fmadd_ps(xv, w0, c0[r]);
             c1[r] = _mm512_fmadd_ps(xv, w1, c1[r]);
         }
@@ -113,7 +114,7 @@ TK512 void tk_linear_avx512(const tk_linear_args *a, size_t m) {
                 const size_t p1 = p0 + np < panels ? p0 + np : panels;
                 for (size_t i = m0; i < m1; i += 12)
                     for (size_t p = p0; p < p1; p++)
-                        tile512(a, a->scratch + (i - m0) * kc, i, m1 - i < 12 ? m1 - i : 12, p, k0, kc);
+                        tile512(a, a->scratch + (i - m0) * TK_KC, i, m1 - i < 12 ? m1 - i : 12, p, k0, kc);
             }
         }
     }
@@ -139,105 +140,30 @@ TK512 void tk_layer_norm_avx512(float *x, size_t rows, size_t ld, size_t cols, c
     }
 }
 
-/// G query rows (G ≤ 4) of one head against the whole sequence; V rows are `V` registers of 16 floats. Scores are
-/// 16 keys at a time from K transposed (`kt`, head_dim rows of `lp` floats), so each loaded key row feeds G FMAs.
-TK512 TK_INLINE void attend512(const int G, const int V, const float *qkv, size_t ldqkv, size_t length, size_t hidden,
-                               size_t h, size_t dh, size_t i, const float *kt, size_t lp, float *probs, float *out,
-                               size_t ldo) {
-    const __m512 scale = _mm512_set1_ps(1.0f / sqrtf((float)dh));
-    const float *q[4];
-    TK_UNROLL
-    for (int g = 0; g < G; g++) q[g] = qkv + (i + g) * ldqkv + h * dh;
-    for (size_t jb = 0; jb < lp; jb += 16) {
-        __m512 s[4];
-        TK_UNROLL
-        for (int g = 0; g < G; g++) s[g] = _mm512_setzero_ps();
-        for (size_t d = 0; d < dh; d++) {
-            const __m512 kv = _mm512_loadu_ps(kt + d * lp + jb);
-            TK_UNROLL
-            for (int g = 0; g < G; g++) s[g] = _mm512_fmadd_ps(_mm512_set1_ps(q[g][d]), kv, s[g]);
-        }
-        TK_UNROLL
-        for (int g = 0; g < G; g++) _mm512_storeu_ps(probs + g * lp + jb, _mm512_mul_ps(s[g], scale));
-    }
-    float inv[4];
-    TK_UNROLL
-    for (int g = 0; g < G; g++) {
-        float *pr = probs + g * lp;
-        // Padding keys must not count: their scores become the lowest float, so exp gives (nearly) nothing, and
-        // the weighted sum below stops at `length` anyway.
-        for (size_t j = length; j < lp; j++) pr[j] = -FLT_MAX;
+TK512 void tk_softmax_rows_avx512(float *s, size_t rows, size_t ld, size_t length, float scale) {
+    const size_t full = length / 16 * 16;
+    const __mmask16 tail = (__mmask16)((1u << (length - full)) - 1);
+    const __m512 sc = _mm512_set1_ps(scale);
+    for (size_t i = 0; i < rows; i++) {
+        float *row = s + i * ld;
         __m512 mx = _mm512_set1_ps(-FLT_MAX);
-        for (size_t jb = 0; jb < lp; jb += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(pr + jb));
-        const __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+        for (size_t j = 0; j < full; j += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(row + j));
+        if (tail) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-FLT_MAX), tail, row + full));
+        const __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(mx) * scale);
         __m512 sum = _mm512_setzero_ps();
-        for (size_t jb = 0; jb < lp; jb += 16) {
-            const __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(pr + jb), top));
-            _mm512_storeu_ps(pr + jb, e);
+        for (size_t j = 0; j < full; j += 16) {
+            const __m512 e = exp512(_mm512_fmsub_ps(_mm512_loadu_ps(row + j), sc, top));
+            _mm512_storeu_ps(row + j, e);
             sum = _mm512_add_ps(sum, e);
         }
-        inv[g] = 1.0f / _mm512_reduce_add_ps(sum);
-    }
-    __m512 o[4][4];
-    TK_UNROLL
-    for (int g = 0; g < G; g++)
-        TK_UNROLL
-        for (int t = 0; t < V; t++) o[g][t] = _mm512_setzero_ps();
-    for (size_t j = 0; j < length; j++) {
-        const float *vrow = qkv + j * ldqkv + 2 * hidden + h * dh;
-        __m512 vv[4];
-        TK_UNROLL
-        for (int t = 0; t < V; t++) vv[t] = _mm512_loadu_ps(vrow + 16 * t);
-        TK_UNROLL
-        for (int g = 0; g < G; g++) {
-            const __m512 pj = _mm512_set1_ps(probs[g * lp + j]);
-            TK_UNROLL
-            for (int t = 0; t < V; t++) o[g][t] = _mm512_fmadd_ps(pj, vv[t], o[g][t]);
+        if (tail) {
+            const __m512 e = _mm512_maskz_mov_ps(tail, exp512(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(tail, row + full), sc, top)));
+            _mm512_mask_storeu_ps(row + full, tail, e);
+            sum = _mm512_add_ps(sum, e);
         }
-    }
-    TK_UNROLL
-    for (int g = 0; g < G; g++) {
-        float *dst = out + (i + g) * ldo + h * dh;
-        const __m512 s = _mm512_set1_ps(inv[g]);
-        TK_UNROLL
-        for (int t = 0; t < V; t++) _mm512_storeu_ps(dst + 16 * t, _mm512_mul_ps(o[g][t], s));
-    }
-}
-
-#define TK_ATTEND512(G, V)                                                                                          \
-    TK512 TK_NOINLINE static void attend512_##G##_##V(const float *qkv, size_t ldqkv, size_t length, size_t hidden, size_t h,  \
-                                          size_t dh, size_t i, const float *kt, size_t lp, float *probs, float *out, \
-                                          size_t ldo) {                                                              \
-        attend512(G, V, qkv, ldqkv, length, hidden, h, dh, i, kt, lp, probs, out, ldo);                              \
-    }
-TK_ATTEND512(4, 1)
-TK_ATTEND512(4, 2)
-TK_ATTEND512(4, 3)
-TK_ATTEND512(4, 4)
-TK_ATTEND512(1, 1)
-TK_ATTEND512(1, 2)
-TK_ATTEND512(1, 3)
-TK_ATTEND512(1, 4)
-
-typedef void (*attend512_fn)(const float *, size_t, size_t, size_t, size_t, size_t, size_t, const float *, size_t,
-                             float *, float *, size_t);
-
-TK512 void tk_attention_avx512(const float *qkv, size_t ldqkv, size_t length, size_t heads, size_t dh, float *out,
-                               size_t ldo, float *scratch) {
-    static const attend512_fn four[4] = {attend512_4_1, attend512_4_2, attend512_4_3, attend512_4_4};
-    static const attend512_fn one[4] = {attend512_1_1, attend512_1_2, attend512_1_3, attend512_1_4};
-    const size_t hidden = heads * dh, lp = tk_round16(length), v = dh / 16;
-    float *kt = scratch, *probs = scratch + dh * lp;
-    for (size_t h = 0; h < heads; h++) {
-        for (size_t j = 0; j < length; j++) {
-            const float *krow = qkv + j * ldqkv + hidden + h * dh;
-            for (size_t d = 0; d < dh; d++) kt[d * lp + j] = krow[d];
-        }
-        for (size_t j = length; j < lp; j++)
-            for (size_t d = 0; d < dh; d++) kt[d * lp + j] = 0.0f;
-        size_t i = 0;
-        for (; i + 4 <= length; i += 4) four[v - 1](qkv, ldqkv, length, hidden, h, dh, i, kt, lp, probs, out, ldo);
-        for (; i < length; i++) one[v - 1](qkv, ldqkv, length, hidden, h, dh, i, kt, lp, probs, out, ldo);
+        const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+        for (size_t j = 0; j < full; j += 16) _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
+        if (tail) _mm512_mask_storeu_ps(row + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, row + full), inv));
     }
 }
 

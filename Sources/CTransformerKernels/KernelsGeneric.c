@@ -42,35 +42,17 @@ void tk_layer_norm_generic(float *x, size_t rows, size_t ld, size_t cols, const 
     }
 }
 
-void tk_attention_generic(const float *qkv, size_t ldqkv, size_t length, size_t heads, size_t head_dim, float *out,
-                          size_t ldo, float *scratch) {
-    const size_t hidden = heads * head_dim;
-    const float scale = 1.0f / sqrtf((float)head_dim);
-    float *scores = scratch;
-    for (size_t h = 0; h < heads; h++) {
-        for (size_t i = 0; i < length; i++) {
-            const float *q = qkv + i * ldqkv + h * head_dim;
-            float max = -INFINITY;
-            for (size_t j = 0; j < length; j++) {
-                const float *k = qkv + j * ldqkv + hidden + h * head_dim;
-                float s = 0;
-                for (size_t d = 0; d < head_dim; d++) s += q[d] * k[d];
-                scores[j] = s * scale;
-                if (scores[j] > max) max = scores[j];
-            }
-            float sum = 0;
-            for (size_t j = 0; j < length; j++) {
-                scores[j] = expf(scores[j] - max);
-                sum += scores[j];
-            }
-            float *o = out + i * ldo + h * head_dim;
-            for (size_t d = 0; d < head_dim; d++) o[d] = 0;
-            for (size_t j = 0; j < length; j++) {
-                const float *v = qkv + j * ldqkv + 2 * hidden + h * head_dim;
-                const float p = scores[j] / sum;
-                for (size_t d = 0; d < head_dim; d++) o[d] += p * v[d];
-            }
+void tk_softmax_rows_generic(float *s, size_t rows, size_t ld, size_t length, float scale) {
+    for (size_t i = 0; i < rows; i++) {
+        float *row = s + i * ld;
+        float top = -INFINITY;
+        for (size_t j = 0; j < length; j++) top = row[j] > top ? row[j] : top;
+        float sum = 0;
+        for (size_t j = 0; j < length; j++) {
+            row[j] = expf((row[j] - top) * scale);
+            sum += row[j];
         }
+        for (size_t j = 0; j < length; j++) row[j] /= sum;
     }
 }
 

@@ -67,6 +67,7 @@ size_t tk_attention_scratch_count(size_t length, size_t head_dim);
 
 /// Self-attention of one sequence without padding: `qkv` holds `length` rows (`ldqkv` apart) of Q, K and V side by
 /// side (heads × head_dim floats each); `out` receives the context, `length` rows (`ldo` apart) of heads × head_dim.
+/// `head_dim` must be a multiple of TK_PANEL (32; MiniLM's is 32, BERT-base's 64); otherwise nothing is written.
 void tk_attention(int level, const float *qkv, size_t ldqkv, size_t length, size_t heads, size_t head_dim, float *out,
                   size_t ldo, float *scratch);
 

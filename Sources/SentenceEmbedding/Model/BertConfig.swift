@@ -43,11 +43,11 @@ public struct BertConfig: Sendable, Equatable {
             heads: try int("num_attention_heads"), intermediateSize: try int("intermediate_size"),
             maximumPositions: try int("max_position_embeddings"), typeVocabularySize: try int("type_vocab_size"),
             layerNormEpsilon: Float((object["layer_norm_eps"] as? Double) ?? 1e-12))
-        // The kernels work on panels of 32 outputs and heads of whole 16-float registers.
-        guard config.hiddenSize % config.heads == 0, config.hiddenSize % 32 == 0, config.intermediateSize % 32 == 0 else {
+        // The kernels work on panels of 32 outputs, attention's products included (a head is one or more panels).
+        guard config.hiddenSize % config.heads == 0, config.headSize % 32 == 0, config.intermediateSize % 32 == 0 else {
             throw SentenceEmbeddingError(.unsupportedModel, file: path,
                                          "hidden_size \(config.hiddenSize), num_attention_heads \(config.heads) and intermediate_size "
-                                         + "\(config.intermediateSize): sizes must be multiples of 32 and split evenly into heads")
+                                         + "\(config.intermediateSize): heads and the intermediate size must be multiples of 32")
         }
         return config
     }
