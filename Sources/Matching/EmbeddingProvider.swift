@@ -71,7 +71,7 @@ public enum EmbeddingProvider: Sendable {
 
     /// BLACKLIGHT_MODEL_DIR, else the first of the candidate roots holding the default model folder, else the default
     /// folder under the first root (where bin/fetch-model puts it, and where the error then points).
-    static func modelDirectory(_ env: [String: String], root: URL?) -> URL {
+    public static func modelDirectory(_ env: [String: String], root: URL?) -> URL {
         if let path = env["BLACKLIGHT_MODEL_DIR"], !path.isEmpty { return URL(fileURLWithPath: path) }
         var roots = [root ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
         var dir = (Bundle.main.executableURL ?? roots[0]).resolvingSymlinksInPath().deletingLastPathComponent()
