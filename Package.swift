@@ -33,6 +33,12 @@ let package = Package(
         // C kernels with runtime CPU dispatch (AVX-512/AVX2 paths, portable fallback) for the scans.
         .target(name: "CVectorKernels"),
         .target(name: "VectorScoring", dependencies: ["CVectorKernels"]),
+        // The sentence encoder's C kernels (matrix product, attention, layer norm; AVX-512F/AVX2/generic chosen at run
+        // time). -O2 in every configuration: at -O0 the intrinsics keep every register in memory and the model runs
+        // about 20× slower, which would turn the tests that embed real texts into minutes.
+        .target(name: "CTransformerKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        // Native sentence embeddings (all-MiniLM-L6-v2): tokenizer, BERT encoder, pooling; reads the model files only.
+        .target(name: "SentenceEmbedding", dependencies: ["CTransformerKernels"]),
         .target(name: "LuaHost", dependencies: ["CLua", "CLuaBridge"]),
         .target(name: "PGStore", dependencies: ["CLibPQ"]),
         .target(
@@ -47,7 +53,7 @@ let package = Package(
         .target(
             name: "Matching",
             dependencies: [
-                "Engine", "VectorScoring", "PGStore", "LuaHost", "BlacklightCore",
+                "Engine", "VectorScoring", "SentenceEmbedding", "PGStore", "LuaHost", "BlacklightCore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Migrations")]
@@ -68,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "blacklight",
             dependencies: [
-                "Engine", "PGStore", "BlacklightCore", "Server", "Matching", "VectorScoring",
+                "Engine", "PGStore", "BlacklightCore", "Server", "Matching", "VectorScoring", "SentenceEmbedding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -77,7 +83,11 @@ let package = Package(
 
         .testTarget(name: "BlacklightCoreTests", dependencies: ["BlacklightCore"]),
         .testTarget(name: "VectorScoringTests", dependencies: ["VectorScoring"]),
-        .testTarget(name: "MatchingTests", dependencies: ["Matching", "Engine", "PGStore", "LuaHost", "BlacklightCore", "VectorScoring", "TestSupport"]),
+        // Reference/ holds the numpy reference the tests run through python3.
+        .testTarget(name: "SentenceEmbeddingTests", dependencies: ["SentenceEmbedding", "CTransformerKernels"],
+                    exclude: ["Reference"]),
+        .testTarget(name: "MatchingTests", dependencies: ["Matching", "Engine", "PGStore", "LuaHost", "BlacklightCore", "VectorScoring",
+                                                         "SentenceEmbedding", "TestSupport"]),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost"]),
         .testTarget(name: "PGStoreTests", dependencies: ["PGStore", "TestSupport"]),
         .testTarget(

@@ -1,18 +1,21 @@
--- system/backfill-embeddings {entity_type = "jobs" | "candidates", batch_size = 100}: fill missing
--- embeddings of active jobs or approved candidates in batches; a failing row is reported, not fatal.
+-- system/backfill-embeddings {entity_type = "jobs" | "candidates", batch_size = 100}: (re-)embed the active jobs or
+-- approved candidates whose embedding is missing or was made by another embedder than the configured one
+-- (embedding_model differs from embed.model(), e.g. after the sentence model replaced the hashing embedder), in
+-- batches; a failing row is reported, not fatal. `blacklight backfill-embeddings` sends the event and shows the progress
+-- from the steps: "count" holds the total, each "batch" what it did.
 local texts = require("texts")
 
 local SOURCES = {
   jobs = {
-    select = [[SELECT id, title, description, requirements, skills FROM job_postings
-               WHERE status = 'active' AND embedding IS NULL AND id > $1 ORDER BY id LIMIT $2]],
-    update = "UPDATE job_postings SET embedding = $1, embedding_updated_at = now() WHERE id = $2",
+    where = [[status = 'active' AND (embedding IS NULL OR embedding_model IS DISTINCT FROM $1)]],
+    columns = "id, title, description, requirements, skills",
+    table = "job_postings",
     text = texts.job,
   },
   candidates = {
-    select = [[SELECT id, headline, summary, skills FROM candidates
-               WHERE status IN ('approved', 'ready_for_assignment') AND embedding IS NULL AND id > $1 ORDER BY id LIMIT $2]],
-    update = "UPDATE candidates SET embedding = $1, embedding_updated_at = now() WHERE id = $2",
+    where = [[status IN ('approved', 'ready_for_assignment') AND (embedding IS NULL OR embedding_model IS DISTINCT FROM $1)]],
+    columns = "id, headline, summary, skills",
+    table = "candidates",
     text = texts.candidate,
   },
 }
@@ -29,18 +32,31 @@ return workflow {
       error(step.non_retriable("entity_type must be 'jobs' or 'candidates', got " .. tostring(kind)))
     end
     local batch_size = ctx.event.data.batch_size or 100
+    -- The embedder is read once and memoized, so a replayed run selects the same rows as the first attempt did.
+    local plan = step.run("count", function()
+      local model = embed.model()
+      local n = db.one("SELECT count(*) AS n FROM " .. source.table .. " WHERE " .. source.where, model).n
+      return { total = n, model = model, provider = embed.provider() }
+    end)
+    local select = "SELECT " .. source.columns .. " FROM " .. source.table .. " WHERE " .. source.where
+        .. " AND id > $2 ORDER BY id LIMIT $3"
+    local update = "UPDATE " .. source.table .. " SET embedding = $1, embedding_updated_at = now() WHERE id = $2"
     local after, processed, failed, batches = 0, 0, {}, 0
     while true do
       local out = step.run("batch", function()
-        local rows = db.query(source.select, after, batch_size)
+        local rows = db.query(select, plan.model, after, batch_size)
+        local items = {}
+        for i, row in ipairs(rows) do items[i] = source.text(row) end
+        -- One call for the whole batch: the sentence model embeds a batch on every core.
+        local vectors = #items > 0 and embed.batch(items) or {}
         local done, errors = 0, {}
-        for _, row in ipairs(rows) do
+        for i, row in ipairs(rows) do
           -- Each row on its own (db.tx): one bad row must not undo the others.
-          local ok, err = pcall(function()
-            local v = embed.batch({ source.text(row) })[1]
-            db.tx(function() db.exec(source.update, v, row.id) end)
-          end)
+          local ok, err = pcall(function() db.tx(function() db.exec(update, vectors[i], row.id) end) end)
           if ok then done = done + 1 else errors[#errors + 1] = { id = row.id, error = tostring(err) } end
+        end
+        if #rows > 0 then
+          log.info(string.format("%s: %d of %d embedded with %s", kind, processed + done, plan.total, plan.model))
         end
         return { count = #rows, done = done, errors = errors, last = rows[#rows] and rows[#rows].id or after }
       end)
@@ -50,6 +66,7 @@ return workflow {
       if out.count < batch_size then break end
       after = out.last
     end
-    return { entity_type = kind, processed = processed, failed = failed, batches = batches }
+    return { entity_type = kind, processed = processed, failed = failed, batches = batches, total = plan.total,
+             model = plan.model }
   end,
 }

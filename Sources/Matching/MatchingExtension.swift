@@ -10,12 +10,7 @@ import VectorScoring
 /// `match` (native per-pair scoring with the rules from plugins/matching.lua, and storing matches).
 public struct MatchingExtension: HostExtension {
     public let provider: EmbeddingProvider
-    public var dimension: Int {
-        switch provider {
-        case .local(let e): return e.dimension
-        case .openAI(_, _, _, let d): return d
-        }
-    }
+    public var dimension: Int { provider.dimension }
 
     public init(provider: EmbeddingProvider = .fromEnvironment()) {
         self.provider = provider
@@ -78,11 +73,23 @@ public struct MatchingExtension: HostExtension {
             },
         ])
 
+        // Vectors are only comparable with vectors of the same embedder, so every embedding call names its embedder to
+        // the transaction it runs in, and the app schema's trigger stores that name with any embedding written there
+        // (embedding_model, 0002_embedding_model.sql): the workflows write embeddings as before and the rows still say
+        // which embedder made them. Transaction-local, so it ends with the step (or is undone with its savepoint).
+        let identity = provider.identity
+        let recordEmbedder = { (function: String) throws -> Void in
+            try database.run(function) { conn in
+                _ = try conn.exec("SELECT set_config('blacklight.embedding_model', $1, true)", [.text(identity)])
+            }
+        }
+
         vm.setGlobalTable("embed", functions: [
             "text": { args in
                 let text = try args.string(1, name: "embed.text")
                 let skills = (try args.optionalTable(2, name: "embed.text"))?.array.compactMap(\.asString) ?? []
                 guard let v = try provider.embed([(text, skills)]).first else { return [.nil] }
+                try recordEmbedder("embed.text")
                 return [make(v)]
             },
             // embed.batch({ {text = ..., skills = {...}}, ... }) → list of vectors, in order.
@@ -97,9 +104,14 @@ public struct MatchingExtension: HostExtension {
                     default: throw MatchingError("embed.batch: item \(i + 1) must be a string or {text = ..., skills = {...}}")
                     }
                 }
-                return [.table(LuaTable(array: try provider.embed(inputs).map(make)))]
+                let vectors = try provider.embed(inputs)
+                try recordEmbedder("embed.batch")
+                return [.table(LuaTable(array: vectors.map(make)))]
             },
+            // Which provider is active: "minilm:all-minilm-l6-v2", "hashing:384" or "openai:MODEL@HOST".
             "provider": { _ in [.string(provider.name)] },
+            // The embedder and version stored with each vector (embedding_model), e.g. "all-minilm-l6-v2@1:53aa5117".
+            "model": { _ in [.string(identity)] },
             "dimension": { _ in [.int(Int64(dimension))] },
         ])
 

@@ -8,6 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print their figures.",
         subcommands: [EngineBench.self, FlowBench.self, ReloadBench.self, HTTPBench.self, ChaosBench.self, MatchingBench.self, VectorBench.self,
+                     EmbeddingsBench.self,
                      PruneBench.self, IdleBench.self, MetricsBench.self,
                      ReplayBench.self])
 }

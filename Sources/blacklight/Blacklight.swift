@@ -8,6 +8,7 @@ struct Blacklight: ParsableCommand {
         subcommands: [
             DevCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self, SendCommand.self,
             RunsCommand.self, FunctionsCommand.self, DeployCommand.self, RollbackCommand.self, SchedulesCommand.self, ImportCommand.self,
+            BackfillEmbeddingsCommand.self,
             PruneCommand.self, ReplCommand.self, BenchCommand.self,
         ]
     )

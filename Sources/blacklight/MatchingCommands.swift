@@ -30,7 +30,7 @@ struct MatchingBench: ParsableCommand {
             defer { conn.close() }
             try Registry().activate(loaded.workflows, errors: [], retireMissing: true, conn: conn)
             try MatchingBenchmark.run(url: url, data: data, activeJobs: jobs, candidates: candidates, newJobs: newJobs,
-                                      services: services) { print($0) }
+                                      provider: .fromEnvironment(root: project.root), services: services) { print($0) }
         }
     }
 }

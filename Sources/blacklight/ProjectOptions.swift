@@ -27,7 +27,7 @@ struct ProjectOptions: ParsableArguments {
 
     var services: HostServices {
         var s = HostServices(log: logger)
-        s.extensions = [MatchingExtension()]
+        s.extensions = [MatchingExtension(provider: .fromEnvironment(root: root))]
         if let base = ProcessInfo.processInfo.environment["BLACKLIGHT_RETRY_BASE_DELAY"].flatMap(Double.init) {
             s.retryBaseDelay = base
         }

@@ -183,7 +183,8 @@ private func loadDemoOnFirstStart(project: ProjectOptions, url: String) throws {
     let demo = DemoData(data: try ONetData.load(dir))
     let roles = try demo.insertRoles(conn)
     let jobs = try demo.insertJobs(conn, roleIDs: roles, count: 800, roleCount: 40)
-    let provider = EmbeddingProvider.fromEnvironment()
+    let provider = EmbeddingProvider.fromEnvironment(root: project.root)
+    try provider.recordEmbedder(on: conn)
     let candidates = try demo.insertCandidates(conn, roleIDs: roles, count: 300, roleCount: 40) { text, skills in
         (try? provider.embed([(text, skills)]).first?.values) ?? []
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
-import Matching
+@testable import Matching
+import VectorScoring
 import Testing
 
 /// A one-route OpenAI-compatible embeddings endpoint on a loopback socket, served from a thread of
@@ -92,11 +93,61 @@ struct EmbeddingProviderTests {
         }
     }
 
-    @Test("without configuration the local embedder is used")
-    func localByDefault() throws {
-        let provider = EmbeddingProvider.fromEnvironment([:])
-        #expect(provider.name == "local:384")
-        let v = try provider.embed([("python developer", ["Python"])])
+    @Test("BLACKLIGHT_EMBEDDER=hashing asks for the hashing embedder, model or not")
+    func hashingOnRequest() throws {
+        let resolution = EmbeddingProvider.resolve(["BLACKLIGHT_EMBEDDER": "hashing",
+                                                    "BLACKLIGHT_MODEL_DIR": MatchingFixture.modelDirectory.path])
+        #expect(resolution.provider.name == "hashing:384" && resolution.fallbackReason == nil)
+        #expect(resolution.provider.identity == "hashing-384@1")
+        let v = try resolution.provider.embed([("python developer", ["Python"])])
         #expect(v.first?.dimension == 384)
+    }
+
+    @Test("without configuration the sentence model is used when its files are there")
+    func sentenceModelByDefault() throws {
+        let resolution = EmbeddingProvider.resolve(["BLACKLIGHT_MODEL_DIR": MatchingFixture.modelDirectory.path])
+        #expect(resolution.fallbackReason == nil, "\(resolution.fallbackReason ?? "")")
+        let provider = resolution.provider
+        #expect(provider.name == "minilm:all-minilm-l6-v2")
+        #expect(provider.identity.hasPrefix("all-minilm-l6-v2@1:"))
+        #expect(provider.dimension == 384)
+        let v = try provider.embed([("Physician", []), ("Doctor", []), ("Carpenter", [])])
+        #expect(v.count == 3 && v[0].dimension == 384)
+        let doctor = try VectorMath.cosine(v[0], v[1]), carpenter = try VectorMath.cosine(v[0], v[2])
+        #expect(doctor > 0.8 && carpenter < 0.5)
+        // The default folder is found from the project root too.
+        let fromRoot = EmbeddingProvider.resolve([:], root: MatchingFixture.repo)
+        #expect(fromRoot.provider.name == "minilm:all-minilm-l6-v2")
+    }
+
+    @Test("without the model the hashing embedder stands in, and the reason names the missing file and the fix")
+    func fallbackWhenModelIsMissing() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("blacklight-no-model-\(UUID().uuidString)")
+        let resolution = EmbeddingProvider.resolve(["BLACKLIGHT_MODEL_DIR": empty.path])
+        #expect(resolution.provider.name == "hashing:384")
+        let reason = try #require(resolution.fallbackReason)
+        #expect(reason.contains("\(empty.path)/config.json: no such file"))
+        #expect(reason.contains("run bin/fetch-model"))
+        #expect(try resolution.provider.embed([("python developer", ["Python"])]).first?.dimension == 384)
+        // A corrupt weights file is a reason too, not a crash. (Another folder: a process remembers what it found.)
+        let broken = FileManager.default.temporaryDirectory.appendingPathComponent("blacklight-broken-model-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: broken) }
+        for file in ["config.json", "tokenizer.json"] {
+            try FileManager.default.copyItem(at: MatchingFixture.modelDirectory.appendingPathComponent(file),
+                                             to: broken.appendingPathComponent(file))
+        }
+        try Data([1, 2, 3, 4, 5, 6, 7, 8, 9]).write(to: broken.appendingPathComponent("model.safetensors"))
+        let corrupt = EmbeddingProvider.resolve(["BLACKLIGHT_MODEL_DIR": broken.path])
+        #expect(corrupt.provider.name == "hashing:384")
+        #expect(corrupt.fallbackReason?.contains("model.safetensors: the header claims") == true)
+    }
+
+    @Test("the sentence model reads a text's skills right after its first line")
+    func skillsAfterTheFirstLine() {
+        #expect(EmbeddingProvider.sentenceText(("Nurse\nNight shifts in the ICU", ["Triage", "IV therapy"]))
+            == "Nurse\nSkills: Triage, IV therapy\nNight shifts in the ICU")
+        #expect(EmbeddingProvider.sentenceText(("Nurse", ["Triage"])) == "Nurse\nSkills: Triage")
+        #expect(EmbeddingProvider.sentenceText(("Nurse", [])) == "Nurse")
     }
 }

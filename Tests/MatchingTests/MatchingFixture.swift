@@ -9,7 +9,30 @@ import TestSupport
 enum MatchingFixture {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static func harness(extraPlugins: [String: String] = [:], setupSQL: String? = nil) throws -> Harness {
+    static func harness(extraPlugins: [String: String] = [:], setupSQL: String? = nil,
+                        provider: EmbeddingProvider = .local(.init(dimension: 384))) throws -> Harness {
+        let (scripts, plugins) = try sources(extraPlugins: extraPlugins)
+        let h = try Harness(scripts: scripts, plugins: plugins, setupSQL: setupSQL, migrations: [try AppSchema.migrator()],
+                            templateKey: "app")
+        return try loaded(h, provider: provider)
+    }
+
+    /// Another harness on the database of `h`, whose workers embed with `provider`: how a deployment looks after its
+    /// embedder changed.
+    static func harness(sharing h: Harness, provider: EmbeddingProvider) throws -> Harness {
+        let (scripts, plugins) = try sources(extraPlugins: [:])
+        return try loaded(Harness(url: h.url, scripts: scripts, plugins: plugins), provider: provider)
+    }
+
+    private static func loaded(_ h: Harness, provider: EmbeddingProvider) throws -> Harness {
+        h.services.extensions = [MatchingExtension(provider: provider)]
+        let result = try h.load()
+        guard result.errors.isEmpty else { throw MatchingError("scripts failed to load: \(result.errors)") }
+        return h
+    }
+
+    /// The repository's scripts/ and plugins/ (plus `extraPlugins`).
+    private static func sources(extraPlugins: [String: String]) throws -> (scripts: [String: String], plugins: [String: String]) {
         var scripts: [String: String] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: repo.appendingPathComponent("scripts").path) where name.hasSuffix(".lua") {
             scripts[name] = try String(contentsOf: repo.appendingPathComponent("scripts/\(name)"), encoding: .utf8)
@@ -19,12 +42,22 @@ enum MatchingFixture {
             plugins[String(name.dropLast(4))] = try String(contentsOf: repo.appendingPathComponent("plugins/\(name)"), encoding: .utf8)
         }
         for (k, v) in extraPlugins { plugins[k] = v }
-        let h = try Harness(scripts: scripts, plugins: plugins, setupSQL: setupSQL, migrations: [try AppSchema.migrator()],
-                            templateKey: "app")
-        h.services.extensions = [MatchingExtension(provider: .local(.init(dimension: 384)))]
-        let result = try h.load()
-        guard result.errors.isEmpty else { throw MatchingError("scripts failed to load: \(result.errors)") }
-        return h
+        return (scripts, plugins)
+    }
+
+    /// The sentence model where bin/fetch-model puts it (bin/test runs it first), loaded once per process. Tests that need
+    /// it fail, never skip, when it is missing.
+    static func sentenceProvider() throws -> EmbeddingProvider {
+        let resolution = EmbeddingProvider.resolve(["BLACKLIGHT_MODEL_DIR": modelDirectory.path])
+        if let reason = resolution.fallbackReason {
+            throw MatchingError("the sentence model is needed: \(reason)")
+        }
+        return resolution.provider
+    }
+
+    static var modelDirectory: URL {
+        if let path = ProcessInfo.processInfo.environment["BLACKLIGHT_MODEL_DIR"], !path.isEmpty { return URL(fileURLWithPath: path) }
+        return repo.appendingPathComponent(EmbeddingProvider.defaultModelPath)
     }
 
     /// Inserts a role and returns its id.

@@ -42,7 +42,7 @@ struct VectorAPITests {
         #expect(out["hits"]?[0]?["id"]?.intValue == data)
         #expect(out["same"]?.doubleValue ?? 0 > 0.999 && out["dim"] == 384 && out["is_vec"] == true && out["stored_dim"] == 384)
         #expect(out["matrix"]?.doubleValue ?? 0 > 0.999)
-        #expect(out["provider"] == "local:384")
+        #expect(out["provider"] == "hashing:384")
         // Rewrite the chef posting into a data job: the cache must notice.
         try h.conn.exec("UPDATE job_postings SET status = 'closed' WHERE id = $1", [.int(data)])
         try h.conn.exec("UPDATE job_postings SET title = 'Data Scientist', skills = '{Python,SQL}', embedding = NULL WHERE id = $1", [.int(chef)])

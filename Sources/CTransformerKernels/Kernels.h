@@ -1,0 +1,54 @@
+// The per-level variants behind the public entry points (Dispatch.c picks one).
+#ifndef TK_KERNELS_H
+#define TK_KERNELS_H
+#include "CTransformerKernels.h"
+
+#define TK_INLINE static inline __attribute__((always_inline))
+#define TK_NOINLINE __attribute__((noinline))
+/// Loops over a constant number of registers (rows of a tile, query rows, 16-float parts of a head) must unroll
+/// completely, or the accumulator arrays live on the stack: without it clang kept the 12 × 32 tile in memory and
+/// the product ran at a quarter of the FMA peak.
+#define TK_UNROLL _Pragma("clang loop unroll(full)")
+
+void tk_linear_generic(const tk_linear_args *a, size_t m);
+void tk_layer_norm_generic(float *x, size_t rows, size_t ld, size_t cols, const float *gamma, const float *beta, float eps);
+void tk_softmax_rows_generic(float *s, size_t rows, size_t ld, size_t length, float scale);
+/// The exact GELU the generic kernels use: 0.5 x (1 + erf(x / sqrt 2)).
+float tk_gelu_scalar(float x);
+
+#if defined(__x86_64__)
+void tk_linear_avx2(const tk_linear_args *a, size_t m);
+void tk_layer_norm_avx2(float *x, size_t rows, size_t ld, size_t cols, const float *gamma, const float *beta, float eps);
+void tk_softmax_rows_avx2(float *s, size_t rows, size_t ld, size_t length, float scale);
+double tk_fma_loop_avx2(uint64_t rounds);
+
+void tk_linear_avx512(const tk_linear_args *a, size_t m);
+void tk_layer_norm_avx512(float *x, size_t rows, size_t ld, size_t cols, const float *gamma, const float *beta, float eps);
+void tk_softmax_rows_avx512(float *s, size_t rows, size_t ld, size_t length, float scale);
+double tk_fma_loop_avx512(uint64_t rounds);
+#endif
+
+double tk_fma_loop_generic(uint64_t rounds);
+
+/// Cache blocking of the matrix product (the BLIS arrangement): for each block of TK_KC inputs and TK_MC rows, X is
+/// packed once (TK_MC × TK_KC floats, in L2); then for each block of TK_NC outputs (TK_KC × TK_NC weights, in L2) every
+/// group of 12 rows (12 × TK_KC packed floats, in L1) meets every 32-output panel of the block, the weights streaming
+/// from L2. The sizes and the measured alternatives are in the comment of tk_linear_scratch_count.
+#ifndef TK_KC
+#define TK_KC 384
+#endif
+#ifndef TK_NC
+#define TK_NC 384
+#endif
+#ifndef TK_MC
+#define TK_MC 192
+#endif
+
+/// Copies features k0..k0+kc-1 of rows i0..i1-1 of X to `xp`, row r at xp + r * TK_KC, rounded up to a multiple of `mr`
+/// rows with zero rows.
+void tk_pack_rows(const tk_linear_args *a, size_t i0, size_t i1, size_t k0, size_t kc, size_t mr, float *xp);
+
+/// A count rounded up to whole 32-float panels.
+TK_INLINE size_t tk_round32(size_t n) { return (n + 31) & ~(size_t)31; }
+
+#endif
