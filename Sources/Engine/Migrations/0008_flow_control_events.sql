@@ -174,6 +174,8 @@ BEGIN
     -- A no-op when the ingest took them already (advisory locks are re-entrant within a transaction).
     IF f.config ?| array['rate_limit', 'singleton', 'debounce', 'batch_events', 'throttle'] THEN
         PERFORM blacklight.flow_locks(ARRAY[p_function_id], ARRAY[p_data]);
+        -- The time the keys are decided at: after any wait for their locks, so a slot is never given in the past.
+        v_now := clock_timestamp();
     END IF;
     IF f.config ? 'idempotency_path' THEN
         v_key := p_data #>> ARRAY(SELECT jsonb_array_elements_text(f.config -> 'idempotency_path'));
