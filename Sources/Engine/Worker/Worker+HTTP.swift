@@ -1,0 +1,37 @@
+import BlacklightCore
+import Foundation
+
+extension Worker {
+    /// A run of an Inngest SDK app's function: the same start rules, concurrency slots and bookkeeping as a Lua run,
+    /// executed by calling the app (HTTPRunner) instead of a VM.
+    func executeHTTP(_ claim: ClaimedRun, batch: Batch, heldLocks: inout [(Int32, Int32)]) throws {
+        let function: HTTPFunction
+        do {
+            function = try http.function(claim, conn: batch.conn)
+        } catch {
+            batch.runs.append(RunRecord(id: claim.id, status: .failed, runAt: Date(), attempt: claim.attempt, output: nil,
+                                        error: .object(["message": .string("\(error)")]), endedAt: Date()))
+            batch.tally.recorded(function: claim.functionID, status: .failed, retry: false)
+            return
+        }
+        if let refused = startRefusal(claim, definition: function.definition) {
+            batch.runs.append(refused)
+            batch.tally.recorded(function: claim.functionID, status: refused.status, retry: false)
+            logOutcome(claim, refused)
+            return
+        }
+        if let key = claim.concurrencyKey, let limit = function.definition.concurrencyLimit {
+            guard let slot = try acquireSlot(batch.conn, key: key, limit: limit) else {
+                batch.runs.append(RunRecord(id: claim.id, status: .queued, runAt: Date().addingTimeInterval(0.2),
+                                            attempt: claim.attempt, output: nil, error: nil, endedAt: nil))
+                return
+            }
+            heldLocks.append(slot)
+        }
+        guard let record = try http.execute(claim, function: function, batch: batch) else { return }
+        batch.runs.append(record)
+        batch.tally.recorded(function: claim.functionID, status: record.status, retry: record.attempt > claim.attempt)
+        logOutcome(claim, record)
+        if record.status == .queued, record.runAt.timeIntervalSinceNow < 0.01 { batch.wantsWakeup = true }
+    }
+}
