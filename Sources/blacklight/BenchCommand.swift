@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench", abstract: "Benchmarks that print their figures.",
         subcommands: [EngineBench.self, ReloadBench.self, HTTPBench.self, ChaosBench.self, MatchingBench.self, VectorBench.self,
                      PruneBench.self, IdleBench.self, MetricsBench.self,
-                     ReplayBench.self])
+                     ReplayBench.self, HTTPFunctionsBench.self])
 }
 
 /// `blacklight bench reload`: save → active and deploy → every worker swapped.

@@ -135,7 +135,7 @@ extension HTTPFunction {
         case .string(let s): return .string(s)
         case .array(let items): return .table(LuaTable(array: items.map { lua($0) }))
         case .object(let members):
-            let kept = members.filter { keep?.contains($0.key) ?? true }.sorted { $0.key < $1.key }
+            let kept = members.filter { $0.value != .null && (keep?.contains($0.key) ?? true) }.sorted { $0.key < $1.key }
             return .table(LuaTable(hash: kept.map { (key: LuaValue.string($0.key), value: lua($0.value)) }))
         }
     }
