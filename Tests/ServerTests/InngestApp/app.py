@@ -80,7 +80,11 @@ def sleepy(ctx: inngest.ContextSync) -> dict:
 
 @client.create_function(fn_id="waiter", trigger=inngest.TriggerEvent(event="test/wait"))
 def waiter(ctx: inngest.ContextSync) -> dict:
-    ctx.step.run("ready", lambda: bump("waiter-ready-" + str(ctx.event.data["id"])))
+    def ready():
+        bump("waiter-ready-" + str(ctx.event.data["id"]))
+        pause_if_asked("waiter-ready")
+
+    ctx.step.run("ready", ready)
     approved = ctx.step.wait_for_event(
         "wait-approval", event="test/approved", if_exp="async.data.id == event.data.id",
         timeout=datetime.timedelta(seconds=30))
