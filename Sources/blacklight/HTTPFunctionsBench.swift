@@ -56,7 +56,8 @@ struct HTTPFunctionsBench: ParsableCommand {
         let done = DispatchSemaphore(value: 0)
         let ok = Flag()
         URLSession.shared.dataTask(with: url) { _, response, _ in
-            if (response as? HTTPURLResponse)?.statusCode == 200 { ok.set() }
+            // The SDK refuses an unsigned GET in cloud mode (401): an answer all the same.
+            if (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "x-inngest-sdk-handled") == "true" { ok.set() }
             done.signal()
         }.resume()
         _ = done.wait(timeout: .now() + 2)

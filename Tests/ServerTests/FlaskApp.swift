@@ -42,11 +42,11 @@ final class FlaskApp: @unchecked Sendable {
     var url: String { "http://127.0.0.1:\(port)/api/inngest" }
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-    /// Until the app answers on its serve route.
+    /// Until the app answers on its serve route (in cloud mode an unsigned GET is refused with 401: an answer all the same).
     func waitUntilListening() throws {
         try Poll.until("the Flask app to listen on \(port)", timeout: 60) {
             guard process.isRunning else { throw BlockingHTTP.Failure(description: "the Flask app exited:\n\(log)") }
-            return (try? BlockingHTTP.request("GET", port: port, "/api/inngest", timeout: 2).status) == 200
+            return (try? BlockingHTTP.request("GET", port: port, "/api/inngest", timeout: 2).headers["x-inngest-sdk-handled"]) == "true"
         }
     }
 

@@ -203,7 +203,7 @@ struct InngestAppTests {
         // The cron function, run now through its schedule (its next tick is up to 15 minutes away).
         let cron = try await h.post("/api/schedules/fn:bl-app-cleanup-stale-sessions:0/run", "{}",
                                     headers: ["Authorization": "Bearer \(Self.signingKey)"])
-        #expect(cron.status == 200, "\(cron.text)")
+        #expect((200..<300).contains(cron.status), "\(cron.text)")
         let cleanup = try await Self.ended(h, function: "bl-app-cleanup-stale-sessions")
         #expect(Self.json(cleanup, "output")["runs"]?.intValue == 1, "\(cleanup["error"].stringValue ?? "")")
     }
