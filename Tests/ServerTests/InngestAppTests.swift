@@ -120,6 +120,18 @@ struct InngestAppTests {
                                        headers: ["Authorization": "Bearer 0000"])
         #expect(refused.status == 401)
         #expect(try h.count("SELECT count(*) FROM blacklight.apps") == 1)
+
+        // A config Blacklight cannot honour refuses the whole sync, naming the function and the field; nothing changes.
+        let bad = """
+            {"appname": "bl-app", "url": "\(app.url)", "functions": [{"id": "bl-app-x", "triggers": [{"event": "a/b"}],
+             "concurrency": [{"limit": 1}, {"limit": 2, "key": "event.data.t"}],
+             "steps": {"step": {"id": "step", "name": "step", "runtime": {"type": "http", "url": "\(app.url)?fnId=bl-app-x&stepId=step"}}}}]}
+            """
+        let hashed = try #require(InngestSignature.hashedKey(Self.signingKey))
+        let badReply = try await h.post("/fn/register", bad, headers: ["Authorization": "Bearer \(hashed)"])
+        #expect(badReply.status == 400)
+        #expect(badReply.json["error"]?.stringValue == "app 'bl-app', function 'bl-app-x': only one concurrency limit per function is supported (got 2)")
+        #expect(try h.count("SELECT count(*) FROM blacklight.functions WHERE config->>'app' = 'bl-app' AND active_version IS NOT NULL") == 10)
     }
 
     @Test("the app's functions run to the results Inngest gives: steps, sleep, waits, invokes both ways, errors, retries, parallel, cron")
@@ -278,6 +290,62 @@ struct InngestAppTests {
         #expect(app.count("load-candidates") == 2, "the step that was running when the worker died ran again (at least once, as on Inngest)")
         #expect(app.count("score-matches") == 1)
         #expect(app.count("store-matches") == 1)
+    }
+
+
+    @Test("an http run's steps show in the REST API and on the run page; rerun and rerun-from-step work as for Lua runs")
+    func rerunFromStep() async throws {
+        let (h, app) = try await Self.start()
+        defer { app.stop(); Task { await h.stop() } }
+        let auth = ["Authorization": "Bearer \(Self.signingKey)"]
+        let ids = try await Self.send(h, #"{"name": "jobs/imported", "data": {"job_ids": ["j1", "j2"], "batch_id": "b2"}}"#)
+        let first = try await Self.ended(h, function: "bl-app-match-jobs-to-candidates", event: ids[0])
+        let runID = try #require(first["id"].stringValue)
+        let shown = try await h.get("/api/runs/\(runID)", headers: auth)
+        #expect(shown.json["steps"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
+                == ["load-jobs", "load-candidates", "score-matches", "store-matches"], "\(shown.text)")
+        let page = try await h.get("/runs/\(runID)", headers: auth)
+        #expect(page.text.contains("score-matches"))
+
+        // From `score-matches` with an edited output: the steps before it replay, it is not run, the rest runs live.
+        let edited = #"{"step": "score-matches", "output": [{"job": "j1", "candidate": "c1", "score": 90.0}]}"#
+        let rerun = try await h.post("/api/runs/\(runID)/rerun", edited, headers: auth)
+        #expect((200..<300).contains(rerun.status), "\(rerun.text)")
+        let newID = try #require(rerun.json["run_id"]?.stringValue ?? rerun.json["id"]?.stringValue, "\(rerun.text)")
+        try await Self.onThread {
+            try Poll.until("the rerun to complete") {
+                try h.count("SELECT count(*) FROM blacklight.runs WHERE id = $1 AND status = 'completed'", [.text(newID)]) == 1
+            }
+        }
+        let output = try h.conn.query("SELECT output::text FROM blacklight.runs WHERE id = $1", [.text(newID)]).scalar.stringValue ?? ""
+        #expect(try JSONValue.parse(output) == .object(["jobs": 2, "matches": 1, "batch_id": "b2"]))
+        #expect(app.count("load-jobs") == 1 && app.count("load-candidates") == 1 && app.count("score-matches") == 1)
+        #expect(app.count("store-matches") == 2)
+
+        // A plain rerun runs everything again, for the same event.
+        let again = try await h.post("/api/runs/\(runID)/rerun", "{}", headers: auth)
+        let againID = try #require(again.json["run_id"]?.stringValue ?? again.json["id"]?.stringValue, "\(again.text)")
+        try await Self.onThread {
+            try Poll.until("the plain rerun to complete") {
+                try h.count("SELECT count(*) FROM blacklight.runs WHERE id = $1 AND status = 'completed'", [.text(againID)]) == 1
+            }
+        }
+        #expect(app.count("load-jobs") == 2)
+    }
+
+    @Test("dev mode: the SDK with INNGEST_DEV=1 syncs and runs against a keyless server (nothing signed)")
+    func devModeWithoutKeys() async throws {
+        let h = try await ServerHarness.start(scripts: ["lua-double.lua": Self.luaDouble], engine: true)
+        defer { Task { await h.stop() } }
+        let app = try FlaskApp(base: h.base, signingKey: nil, eventKey: nil, root: h.root)
+        defer { app.stop() }
+        try await Self.onThread { try app.waitUntilListening() }
+        let sync = try await h.post("/api/apps/sync", #"{"url": "\#(app.url)"}"#)
+        #expect(sync.status == 200, "\(sync.text)\n\(app.log)")
+        let reply = try await h.post("/e/any-key", #"{"name": "test/invoke", "data": {}}"#)
+        let id = try #require(reply.json["ids"]?[0]?.stringValue)
+        let run = try await Self.ended(h, function: "bl-app-invoker", event: id)
+        #expect(Self.json(run, "output") == .object(["from_lua": .object(["doubled": 42])]), "\(run["error"].stringValue ?? "")")
     }
 
     @Test("signatures: Blacklight's request signature is what the SDK verifies, the SDK's answer signature is what Blacklight verifies")
