@@ -91,7 +91,7 @@ struct InngestAppTests {
             """).rows
         #expect(rows.compactMap { $0["id"].stringValue } == [
             "bl-app-cleanup-stale-sessions", "bl-app-fan-out", "bl-app-flaky", "bl-app-invoker", "bl-app-match-jobs-to-candidates",
-            "bl-app-py-square", "bl-app-refuser", "bl-app-sleepy", "bl-app-throttled", "bl-app-waiter",
+            "bl-app-py-square", "bl-app-refuser", "bl-app-refuser-failure", "bl-app-sleepy", "bl-app-throttled", "bl-app-waiter",
         ])
         #expect(rows.allSatisfy { $0["active_version"].stringValue?.hasPrefix("http-") == true })
         let match = try #require(rows.first { $0["id"].stringValue == "bl-app-match-jobs-to-candidates" })
@@ -110,7 +110,7 @@ struct InngestAppTests {
         #expect(try h.count("SELECT count(*) FROM blacklight.functions WHERE id IN ('lua-double', 'lua-calls-py') AND active_version IS NOT NULL") == 2)
         let apps = try await h.get("/api/apps", headers: ["Authorization": "Bearer \(Self.signingKey)"])
         #expect(apps.json["apps"]?[0]?["id"]?.stringValue == "bl-app")
-        #expect(apps.json["apps"]?[0]?["functions"]?.intValue == 10)
+        #expect(apps.json["apps"]?[0]?["functions"]?.intValue == 11)
         #expect(apps.json["apps"]?[0]?["sdk"]?.stringValue == "py:v0.5.19")
 
         // A sync again changes nothing; a caller without the key is refused.
@@ -131,7 +131,7 @@ struct InngestAppTests {
         let badReply = try await h.post("/fn/register", bad, headers: ["Authorization": "Bearer \(hashed)"])
         #expect(badReply.status == 400)
         #expect(badReply.json["error"]?.stringValue == "app 'bl-app', function 'bl-app-x': only one concurrency limit per function is supported (got 2)")
-        #expect(try h.count("SELECT count(*) FROM blacklight.functions WHERE config->>'app' = 'bl-app' AND active_version IS NOT NULL") == 10)
+        #expect(try h.count("SELECT count(*) FROM blacklight.functions WHERE config->>'app' = 'bl-app' AND active_version IS NOT NULL") == 11)
     }
 
     @Test("the app's functions run to the results Inngest gives: steps, sleep, waits, invokes both ways, errors, retries, parallel, cron")
@@ -196,6 +196,11 @@ struct InngestAppTests {
         #expect(app.count("refuser") == 1)
         #expect(Self.json(refuser, "error")["message"]?.stringValue?.contains("candidate 42 does not exist") == true,
                 "\(refuser["error"].stringValue ?? "")")
+        // Its on_failure handler runs, for Inngest's `inngest/function.failed` event.
+        let handler = try await Self.ended(h, function: "bl-app-refuser-failure")
+        #expect(Self.json(handler, "output") == .object(["failed_run": .string(refuser["id"].stringValue ?? ""),
+                                                         "message": "candidate 42 does not exist"]), "\(handler["error"].stringValue ?? "")")
+        #expect(app.count("refuser-failure") == 1)
 
         let flaky = try await Self.ended(h, function: "bl-app-flaky")
         #expect(flaky["status"].stringValue == "completed", "\(flaky["error"].stringValue ?? "")")

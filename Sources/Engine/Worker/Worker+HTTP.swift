@@ -29,6 +29,15 @@ extension Worker {
             heldLocks.append(slot)
         }
         guard let record = try http.execute(claim, function: function, batch: batch) else { return }
+        if record.status == .failed, claim.kind == "run" {
+            // An SDK function's `on_failure` handler is a function of its own, triggered by Inngest's
+            // `inngest/function.failed` event for it (function.py `get_config`); stored with the failed state, so
+            // it exists exactly when the failure does.
+            let data: JSONValue = .object(["function_id": .string(claim.functionID), "run_id": .string(claim.id),
+                                           "error": record.error ?? .null, "event": claim.event])
+            try batch.conn.exec("SELECT blacklight.ingest_event('inngest/function.failed', $1::jsonb)", [.json(data.serialized())])
+            batch.wantsWakeup = true
+        }
         batch.runs.append(record)
         batch.tally.recorded(function: claim.functionID, status: record.status, retry: record.attempt > claim.attempt)
         logOutcome(claim, record)

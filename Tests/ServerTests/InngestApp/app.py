@@ -103,7 +103,12 @@ def py_square(ctx: inngest.ContextSync) -> dict:
     return {"squared": n}
 
 
-@client.create_function(fn_id="refuser", trigger=inngest.TriggerEvent(event="test/refuse"), retries=3)
+def refuser_failed(ctx: inngest.ContextSync) -> dict:
+    bump("refuser-failure")
+    return {"failed_run": ctx.event.data["run_id"], "message": ctx.event.data["error"]["message"]}
+
+
+@client.create_function(fn_id="refuser", trigger=inngest.TriggerEvent(event="test/refuse"), retries=3, on_failure=refuser_failed)
 def refuser(ctx: inngest.ContextSync) -> None:
     def check():
         bump("refuser")
