@@ -112,6 +112,13 @@ struct InngestAppTests {
         #expect(apps.json["apps"]?[0]?["id"]?.stringValue == "bl-app")
         #expect(apps.json["apps"]?[0]?["functions"]?.intValue == 11)
         #expect(apps.json["apps"]?[0]?["sdk"]?.stringValue == "py:v0.5.19")
+        let listed = try await h.get("/api/functions/bl-app-sleepy", headers: ["Authorization": "Bearer \(Self.signingKey)"])
+        #expect(listed.json["kind"]?.stringValue == "http")
+        #expect(listed.json["app"]?["url"]?.stringValue == app.url)
+        let lua = try await h.get("/api/functions/lua-double", headers: ["Authorization": "Bearer \(Self.signingKey)"])
+        #expect(lua.json["kind"]?.stringValue == "lua")
+        let page = try await h.get("/functions", headers: ["Authorization": "Bearer \(Self.signingKey)"])
+        #expect(page.text.contains("http · app <b>bl-app</b> · synced"))
 
         // A sync again changes nothing; a caller without the key is refused.
         let again = try await h.post("/api/apps/sync", #"{"url": "\#(app.url)"}"#, headers: ["Authorization": "Bearer \(Self.signingKey)"])

@@ -28,14 +28,14 @@ final class HTTPRunner {
     let services: HostServices
     let settings: HTTPFunctionSettings
     let limits: RunLimits
-    private let client: AppClient
+    /// Made on first use: a worker that never runs an http function opens no URL session.
+    private lazy var client = AppClient(timeout: settings.requestTimeout)
     private var functions: [String: HTTPFunction] = [:]
 
     init(services: HostServices, settings: HTTPFunctionSettings, limits: RunLimits) {
         self.services = services
         self.settings = settings
         self.limits = limits
-        self.client = AppClient(timeout: settings.requestTimeout)
     }
 
     /// The function version a run is pinned to (cached: versions never change).
