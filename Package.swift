@@ -96,7 +96,9 @@ let package = Package(
                 "Server", "Engine", "PGStore", "BlacklightCore", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // The Flask app (Python) the Inngest SDK tests start.
+            exclude: ["InngestApp"]
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "PGStore", "LuaHost", "BlacklightCore", "TestSupport"]),
         // The fuzz targets' checks (Checks/) replayed over the committed corpus (Corpus/), plus property tests.

@@ -38,6 +38,7 @@ public enum BlacklightServer {
         OpsRoutes(pool: pool, metrics: metrics).register(on: router)
         LoginRoutes(options: options, pool: pool).register(on: router)
         DashboardRoutes(pool: pool).register(on: router)
+        AppSyncRoutes(pool: pool, options: options).register(on: router)
         let logger = options.logger
         return Application(
             router: router,

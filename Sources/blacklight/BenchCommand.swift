@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [EngineBench.self, FlowBench.self, ReloadBench.self, HTTPBench.self, ChaosBench.self, MatchingBench.self, VectorBench.self,
                      EmbeddingsBench.self,
                      PruneBench.self, IdleBench.self, MetricsBench.self,
-                     ReplayBench.self])
+                     ReplayBench.self, HTTPFunctionsBench.self])
 }
 
 /// `blacklight bench reload`: save → active and deploy → every worker swapped.

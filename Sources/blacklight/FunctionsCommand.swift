@@ -17,7 +17,12 @@ struct FunctionsCommand: ParsableCommand {
             let db = try project.openDatabase()
             defer { db.close() }
             let conn = db.conn
-            let rows = try conn.query("SELECT id, active_version, config, deployed_at, file, paused_at IS NOT NULL AS paused FROM blacklight.functions ORDER BY id")
+            // Functions of Inngest SDK apps (kind http) show their app and its last sync where scripts show their file.
+            let rows = try conn.query("""
+                SELECT f.id, f.active_version, f.config, f.deployed_at, f.file, f.paused_at IS NOT NULL AS paused,
+                       a.id AS app, a.synced_at FROM blacklight.functions f LEFT JOIN blacklight.apps a ON a.id = f.config->>'app'
+                ORDER BY f.id
+                """)
             print("FUNCTION                        VERSION           DEPLOYED              TRIGGERS")
             for row in rows.rows {
                 let config = row["config"].jsonText.flatMap { try? JSONValue.parse($0) }
@@ -30,8 +35,12 @@ struct FunctionsCommand: ParsableCommand {
                 }.joined(separator: ", ")
                 let version = row["active_version"].stringValue ?? "retired"
                 let deployed = row["deployed_at"].dateValue.map { ISO8601DateFormatter().string(from: $0) } ?? "-"
+                var origin = row["file"].stringValue ?? ""
+                if let app = row["app"].stringValue {
+                    origin = "http, app \(app), synced " + (row["synced_at"].dateValue.map { ISO8601DateFormatter().string(from: $0) } ?? "-")
+                }
                 print(RunFormatting.pad(row["id"].stringValue ?? "", 30) + "  " + RunFormatting.pad(version, 16) + "  "
-                      + RunFormatting.pad(deployed, 20) + "  " + triggers + "  (" + (row["file"].stringValue ?? "") + ")"
+                      + RunFormatting.pad(deployed, 20) + "  " + triggers + "  (" + origin + ")"
                       + (row["paused"].boolValue == true ? "  PAUSED" : ""))
             }
             let errors = try conn.query("SELECT file, line, message FROM blacklight.load_errors ORDER BY file")

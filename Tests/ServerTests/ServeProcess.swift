@@ -8,14 +8,16 @@ final class ServeProcess {
     let port: Int
     let logFile: URL
 
-    init(databaseURL: String, root: URL, port: Int = ServeProcessTests.freePort(), extra: [String] = [],
+    /// `command: "worker"` runs workers only (no HTTP server; `port` is then unused).
+    init(databaseURL: String, root: URL, port: Int = ServeProcessTests.freePort(), command: String = "serve", extra: [String] = [],
          environment: [String: String] = [:]) throws {
         self.port = port
         logFile = root.appendingPathComponent("serve-\(port)-\(UUID().uuidString.prefix(4)).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = ServeProcessTests.executable
-        process.arguments = ["serve", "--dir", root.path, "--database-url", databaseURL, "--port", "\(port)",
-                             "--host", "127.0.0.1", "--workers", "1"] + extra
+        process.arguments = (command == "serve"
+            ? ["serve", "--dir", root.path, "--database-url", databaseURL, "--port", "\(port)", "--host", "127.0.0.1", "--workers", "1"]
+            : [command, "--dir", root.path, "--database-url", databaseURL, "--workers", "1"]) + extra
         var env = ProcessInfo.processInfo.environment
         env["BLACKLIGHT_RETRY_BASE_DELAY"] = "0.05"
         // These tests are about faults, not keys: the dev server's rules unless a test passes keys of its own.

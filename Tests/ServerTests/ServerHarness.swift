@@ -24,7 +24,8 @@ final class ServerHarness: @unchecked Sendable {
     var base: String { "http://127.0.0.1:\(port)" }
 
     static func start(scripts: [String: String] = [:], engine: Bool = false,
-                      configure: (inout ServerOptions) -> Void = { _ in }) async throws -> ServerHarness {
+                      configure: (inout ServerOptions) -> Void = { _ in },
+                      configureEngine: (inout EngineProcess.Options) -> Void = { _ in }) async throws -> ServerHarness {
         let url = try TestDatabase.fresh(prepare: { conn in _ = try EngineMigrations.migrator().migrate(conn) }, templateKey: "engine")
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("bl-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("scripts"), withIntermediateDirectories: true)
@@ -49,6 +50,9 @@ final class ServerHarness: @unchecked Sendable {
             eo.workers = 1
             eo.services = services
             eo.worker.pollInterval = 0.05
+            // Workers sign their calls to SDK apps with the server's key, as `serve` does (both read INNGEST_SIGNING_KEY).
+            eo.worker.http.signingKey = options.signingKey
+            configureEngine(&eo)
             extra.append(EngineService(process: EngineProcess(url: url, options: eo), log: services.log))
         }
         let (stream, cont) = AsyncStream<Int>.makeStream()

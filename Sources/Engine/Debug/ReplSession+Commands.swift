@@ -276,11 +276,15 @@ extension ReplSession {
             throw EngineError(.script, "the script of '\(function)' does not load: \(error)")
         }
         let rows = try conn.query("""
-            SELECT v.file, v.source, v.plugins FROM blacklight.functions f
+            SELECT v.file, v.source, v.plugins, f.config->>'kind' AS kind, f.config->>'app' AS app FROM blacklight.functions f
             JOIN blacklight.function_versions v ON v.function_id = f.id AND v.hash = f.active_version WHERE f.id = $1
             """, [.text(function)]).rows
         guard let row = rows.first else {
             throw EngineError(.notFound, "no function '\(function)' in \(dir.scriptsFolder)/ or in the database (:functions lists them)")
+        }
+        if row["kind"].stringValue == "http" {
+            throw EngineError(.badInput, "'\(function)' is a function of the Inngest SDK app '\(row["app"].stringValue ?? "?")': its code runs in "
+                + "the app, not here. :run shows its steps; rerun and rerun-from-step work from the dashboard and the REST API")
         }
         var plugins: [String: String] = [:]
         if let raw = row["plugins"].jsonText, case .object(let o)? = try? JSONValue.parse(raw) {

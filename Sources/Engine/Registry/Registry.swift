@@ -21,7 +21,10 @@ public struct Registry {
                          conn: PGConnection, now: Date = Date()) throws -> [Change] {
         var changes: [Change] = []
         try conn.transaction {
-            let existing = try conn.query("SELECT id, file, active_version FROM blacklight.functions FOR UPDATE")
+            // Functions of Inngest SDK apps (kind http) come and go with their app's sync (AppSync), never with scripts.
+            let existing = try conn.query("""
+                SELECT id, file, active_version FROM blacklight.functions WHERE coalesce(config->>'kind', 'lua') <> 'http' FOR UPDATE
+                """)
             var active: [String: (file: String, version: String?)] = [:]
             for row in existing.rows {
                 active[row["id"].stringValue ?? ""] = (row["file"].stringValue ?? "", row["active_version"].stringValue)

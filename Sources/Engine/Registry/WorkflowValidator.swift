@@ -10,7 +10,8 @@ enum WorkflowValidator {
         "description", "limits", "timeouts", "throttle", "priority", "singleton", "rate_limit", "debounce", "batch_events",
     ]
 
-    static func validate(_ def: LuaTable, line: Int, times: TimeType?) throws(EngineError) -> WorkflowDefinition {
+    /// `requireRun` is false for the functions of Inngest SDK apps (HTTPFunctions), whose code runs in the app.
+    static func validate(_ def: LuaTable, line: Int, times: TimeType?, requireRun: Bool = true) throws(EngineError) -> WorkflowDefinition {
         func fail(_ message: String) -> EngineError {
             EngineError(.validation, message)
         }
@@ -34,8 +35,8 @@ enum WorkflowValidator {
             guard case .string(let s) = n else { throw fail("workflow '\(id)': 'name' must be a string") }
             name = s
         }
-        guard case .function? = def["run"] else {
-            throw fail("workflow '\(id)': 'run' must be a function(ctx, step)")
+        if requireRun {
+            guard case .function? = def["run"] else { throw fail("workflow '\(id)': 'run' must be a function(ctx, step)") }
         }
         var hasOnFailure = false
         if let f = def["on_failure"] {

@@ -20,6 +20,8 @@ public struct WorkerSettings: Sendable {
     public var runLimits = RunLimits()
     /// Lua states kept per worker thread (one per function version), least recently used evicted first.
     public var cachedVersions = 32
+    /// Calls to Inngest SDK apps (http functions): signing key, per-request timeout.
+    public var http = HTTPFunctionSettings()
 
     public init() {}
 }
@@ -35,6 +37,7 @@ final class Worker {
     private var conn: PGConnection?
     private var cache: VersionCache
     private let executor: Executor
+    let http: HTTPRunner
     private var backoff: IdleBackoff
     let stats = WorkerStats()
 
@@ -47,6 +50,7 @@ final class Worker {
         self.stop = stop
         self.cache = VersionCache(services: services, limits: settings.limits, capacity: settings.cachedVersions)
         self.executor = Executor(services: services)
+        self.http = HTTPRunner(services: services, settings: settings.http, limits: settings.runLimits)
         self.backoff = IdleBackoff(maximum: settings.pollInterval)
     }
 
@@ -154,6 +158,7 @@ final class Worker {
     }
 
     private func execute(_ claim: ClaimedRun, memos: [String: StepMemo], batch: Batch, heldLocks: inout [(Int32, Int32)]) throws {
+        if claim.version.hasPrefix(HTTPFunction.versionPrefix) { return try executeHTTP(claim, batch: batch, heldLocks: &heldLocks) }
         let wvm: WorkflowVM
         do {
             wvm = try cache.vm(function: claim.functionID, version: claim.version, conn: batch.conn)
@@ -203,7 +208,7 @@ final class Worker {
 
     /// `timeouts.start`: a run that waited longer than that for its first start is cancelled instead of started,
     /// and a run past `timeouts.run` fails without running again.
-    private func startRefusal(_ claim: ClaimedRun, definition: WorkflowDefinition) -> RunRecord? {
+    func startRefusal(_ claim: ClaimedRun, definition: WorkflowDefinition) -> RunRecord? {
         let now = Date()
         if claim.firstStart, let start = definition.timeouts.start, now.timeIntervalSince(claim.createdAt) > start {
             let message = "the run did not start within \(DurationText.format(start)) of being queued (timeouts.start); it was cancelled"
@@ -235,7 +240,7 @@ final class Worker {
 
     /// Structured log lines with the run id: failures at error/warning, the rest at debug (a line per run
     /// at info would dominate the cost at thousands of runs per second).
-    private func logOutcome(_ claim: ClaimedRun, _ record: RunRecord) {
+    func logOutcome(_ claim: ClaimedRun, _ record: RunRecord) {
         var meta: Logger.Metadata = ["run_id": "\(claim.id)", "function": "\(claim.functionID)", "attempt": "\(claim.attempt)",
                                      "status": "\(record.status.rawValue)"]
         if let message = record.error?["message"]?.stringValue { meta["error"] = "\(message)" }
@@ -248,7 +253,7 @@ final class Worker {
 
     /// Concurrency slots are session advisory locks: they survive the batch's commits and vanish
     /// with the connection if the worker dies, so a crash never leaks a slot.
-    private func acquireSlot(_ conn: PGConnection, key: String, limit: Int) throws -> (Int32, Int32)? {
+    func acquireSlot(_ conn: PGConnection, key: String, limit: Int) throws -> (Int32, Int32)? {
         let hash = try conn.query("SELECT hashtext($1) AS h", [.text("blacklight.concurrency:" + key)]).rows.first?["h"].intValue ?? 0
         for slot in 0..<limit {
             let ok = try conn.query("SELECT pg_try_advisory_lock($1::int, $2::int) AS ok", [.int(hash), .int(Int64(slot))])

@@ -163,7 +163,10 @@ struct ReadQueries {
                                          FROM blacklight.schedules s WHERE s.function_id = f.id), '[]'::jsonb),
                   'load_error', (SELECT jsonb_build_object('file', le.file, 'message', le.message, 'line', le.line, 'at', le.at)
                                  FROM blacklight.load_errors le WHERE le.file = f.file),
-                  'versions', (SELECT count(*) FROM blacklight.function_versions v WHERE v.function_id = f.id)
+                  'versions', (SELECT count(*) FROM blacklight.function_versions v WHERE v.function_id = f.id),
+                  'kind', coalesce(f.config ->> 'kind', 'lua'),
+                  'app', (SELECT jsonb_build_object('id', a.id, 'url', a.url, 'sdk', a.sdk, 'synced_at', a.synced_at)
+                          FROM blacklight.apps a WHERE a.id = f.config ->> 'app')
                 ) ORDER BY f.id) FROM blacklight.functions f WHERE $1::text IS NULL OR f.id = $1), '[]'::jsonb),
               'load_errors', coalesce((SELECT jsonb_agg(jsonb_build_object('file', le.file, 'message', le.message,
                                          'line', le.line, 'at', le.at) ORDER BY le.file)

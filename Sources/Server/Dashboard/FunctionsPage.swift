@@ -38,7 +38,7 @@ enum FunctionsPage {
                 <span id="\(out)" class="error"></span></details>
                 """
             body += """
-                <tr data-function="\(HTML.escape(id))" data-paused="\(paused)"><td><a href="/runs?function=\(HTML.component(id))"><b>\(HTML.escape(id))</b></a><div class="muted">\(HTML.escape(f["name"]?.stringValue ?? "")) · \(HTML.escape(f["file"]?.stringValue ?? ""))</div>
+                <tr data-function="\(HTML.escape(id))" data-paused="\(paused)"><td><a href="/runs?function=\(HTML.component(id))"><b>\(HTML.escape(id))</b></a><div class="muted">\(HTML.escape(f["name"]?.stringValue ?? "")) · \(origin(f))</div>
                 \(loadError.map { "<div class=\"error\">reload failed: \(HTML.escape($0["message"]?.stringValue ?? ""))</div>" } ?? "")</td>
                 <td>\(triggers)</td><td class="mono">\(version.map { HTML.escape(String($0.prefix(12))) } ?? "<span class=\"muted\">none</span>")</td>
                 <td>\(HTML.time(f["deployed_at"]))</td><td><p class="row pause">\(pauseControl)</p>\(invoke)</td></tr>
@@ -56,6 +56,12 @@ enum FunctionsPage {
                 }.joined() + "</tbody></table>"
         }
         return Layout.page(title: "Functions", active: "Functions", body: body)
+    }
+
+    /// Where a function comes from: its script, or for an Inngest SDK app's function (kind http) the app and its last sync.
+    private static func origin(_ f: JSONValue) -> String {
+        guard f["kind"]?.stringValue == "http", let app = f["app"], !app.isNull else { return HTML.escape(f["file"]?.stringValue ?? "") }
+        return "http · app <b>\(HTML.escape(app["id"]?.stringValue ?? ""))</b> · synced \(HTML.time(app["synced_at"]))"
     }
 
     /// A schedule's failing fire or bad expression, kept until its next successful fire.
