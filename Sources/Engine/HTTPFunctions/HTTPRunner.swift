@@ -116,7 +116,10 @@ final class HTTPRunner {
         try batch.commit()
         let reply: SDKReply
         do {
-            reply = SDKReply.read(try client.post(url, body: body, headers: headers), signingKey: settings.signingKey, url: run.function.url)
+            let sent = Date()
+            let answer = try client.post(url, body: body, headers: headers)
+            AppCallClock.add(Date().timeIntervalSince(sent))
+            reply = SDKReply.read(answer, signingKey: settings.signingKey, url: run.function.url)
         } catch {
             reply = .failed(error: .object(["message": .string(error.description)]), retry: true, retryAt: nil)
         }
