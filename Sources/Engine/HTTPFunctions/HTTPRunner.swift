@@ -66,9 +66,13 @@ final class HTTPRunner {
             run.events = try Executor.batchEvents(of: claim.id, conn: batch.conn)
         }
         let started = Date()
+        // A REST cancel ends a running run at once (the next re-lock finds it gone); cancel requests (cancel_on,
+        // singleton cancel) wait for the batch, so only functions that can get one ask before each call, as Lua runs do.
+        let flow = fn.definition.flow
+        let watchesCancel = !flow.cancelOn.isEmpty || flow.singleton?.mode == .cancel
         do {
             while true {
-                try checkCancelled(run, batch: batch)
+                if watchesCancel { try checkCancelled(run, batch: batch) }
                 try resolveParked(&run, batch: batch)
                 if Date().timeIntervalSince(started) > settings.maxSliceSeconds {
                     throw Stop.record(RunRecord(id: claim.id, status: .queued, runAt: Date(), attempt: claim.attempt,
@@ -112,7 +116,10 @@ final class HTTPRunner {
         try batch.commit()
         let reply: SDKReply
         do {
-            reply = SDKReply.read(try client.post(url, body: body, headers: headers), signingKey: settings.signingKey, url: run.function.url)
+            let sent = Date()
+            let answer = try client.post(url, body: body, headers: headers)
+            AppCallClock.add(Date().timeIntervalSince(sent))
+            reply = SDKReply.read(answer, signingKey: settings.signingKey, url: run.function.url)
         } catch {
             reply = .failed(error: .object(["message": .string(error.description)]), retry: true, retryAt: nil)
         }
