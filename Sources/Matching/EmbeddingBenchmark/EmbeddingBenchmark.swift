@@ -49,15 +49,16 @@ public enum EmbeddingBenchmark {
                              Double(tokens) / wall, Double(texts.count) / wall, Double(tokens) / cpu, perCore, 100 * perCore / peak))
             }
             let hashSeconds = (0..<3).map { _ in time { _ = hashing.embed(batch: texts.map { ($0, []) }) }.wall }.min() ?? 1
-            log(String(format: "    hashing embedder, batched:   %8.1f texts/s", Double(texts.count) / hashSeconds))
+            log(String(format: "    hashing embedder, batched:          %7.0f texts/s", Double(texts.count) / hashSeconds))
             guard let peer = ReferencePeer(root: root, model: modelDirectory) else {
                 log("    numpy reference: skipped, \(ReferencePeer.scriptPath) not found")
                 continue
             }
             switch peer.time(texts) {
             case .success(let timing):
-                log(String(format: "    numpy reference, 1 thread:  %8.0f tokens/s %8.1f texts/s",
-                           Double(timing.tokens) / timing.seconds, Double(timing.texts) / timing.seconds))
+                log(String(format: "    numpy reference, 1 thread: %7.0f tokens/s %7.1f texts/s | per CPU-second %6.0f tokens",
+                           Double(timing.tokens) / timing.seconds, Double(timing.texts) / timing.seconds,
+                           Double(timing.tokens) / timing.cpuSeconds))
             case .failure(let error):
                 log("    numpy reference: skipped, \(error)")
             }
