@@ -112,10 +112,16 @@ static void tk_softmax_rows(int level, float *s, size_t rows, size_t ld, size_t 
     }
 }
 
+/// Floats between rows of the score matrix: TK_KC when a row fits, so the second product reads the scores in place.
+static size_t tk_score_stride(size_t length) {
+    const size_t lp = tk_round32(length);
+    return lp <= TK_KC ? TK_KC : lp;
+}
+
 size_t tk_attention_scratch_count(size_t length, size_t head_dim) {
     const size_t lp = tk_round32(length), hp = tk_round32(head_dim);
-    // Keys and values of one head packed as weights, the scores, and the product's own scratch.
-    return lp * hp + lp * hp + length * lp + tk_linear_scratch_count() + 64;
+    // Keys and values of one head packed as weights, the scores (with 12 rows of padding), the product's scratch.
+    return lp * hp + lp * hp + (length + 12) * tk_score_stride(length) + tk_linear_scratch_count() + 64;
 }
 
 void tk_attention(int level, const float *qkv, size_t ldqkv, size_t length, size_t heads, size_t head_dim, float *out,
@@ -126,9 +132,9 @@ void tk_attention(int level, const float *qkv, size_t ldqkv, size_t length, size
     // (one output per dimension of the head). Keys past `length` and the padding of the head are zero.
     // A dedicated kernel (4 query rows against 16 keys at a time, K transposed) reached about 28 GFLOP/s here, 18 %
     // of the encoder's time on 250-token postings for 10 % of its FLOPs.
-    const size_t hidden = heads * head_dim, lp = tk_round32(length), hp = head_dim;
+    const size_t hidden = heads * head_dim, lp = tk_round32(length), hp = head_dim, ls = tk_score_stride(length);
     float *keys = scratch, *values = keys + lp * hp, *scores = values + lp * hp;
-    float *linear_scratch = (float *)(((uintptr_t)(scores + length * lp) + 63) & ~(uintptr_t)63);
+    float *linear_scratch = (float *)(((uintptr_t)(scores + (length + 12) * ls) + 63) & ~(uintptr_t)63);
     const float scale = 1.0f / sqrtf((float)head_dim);
     for (size_t h = 0; h < heads; h++) {
         const float *q = qkv + h * head_dim, *k = qkv + hidden + h * head_dim, *v = qkv + 2 * hidden + h * head_dim;
@@ -144,20 +150,22 @@ void tk_attention(int level, const float *qkv, size_t ldqkv, size_t length, size
                     const size_t d = p * TK_PANEL + c;
                     values[(p * lp + j) * TK_PANEL + c] = j < length && d < head_dim ? v[j * ldqkv + d] : 0.0f;
                 }
-        tk_linear_args s = {.x = q, .ldx = ldqkv, .packed = keys, .k = head_dim, .n = lp, .y = scores, .ldy = lp,
+        tk_linear_args s = {.x = q, .ldx = ldqkv, .packed = keys, .k = head_dim, .n = lp, .y = scores, .ldy = ls,
                             .scratch = linear_scratch};
         tk_linear(level, &s, length);
-        tk_softmax_rows(level, scores, length, lp, length, scale);
+        tk_softmax_rows(level, scores, length, ls, length, scale);
         // Columns past `length` still hold the scores of padding keys; their values are zero, so they add nothing.
-        tk_linear_args o = {.x = scores, .ldx = lp, .packed = values, .k = lp, .n = head_dim, .y = out + h * head_dim,
-                            .ldy = ldo, .scratch = linear_scratch};
+        tk_linear_args o = {.x = scores, .ldx = ls, .packed = values, .k = lp, .n = head_dim, .y = out + h * head_dim,
+                            .ldy = ldo, .scratch = linear_scratch, .x_padded = 1};
         tk_linear(level, &o, length);
     }
 }
 
+/// The calling thread's CPU time: the machine may be shared, and time the thread spends preempted is not the FMA
+/// units' speed.
 static double tk_now(void) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 

@@ -58,7 +58,10 @@ TK256 TK_INLINE __m256 erf256(__m256 x) {
     q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(-1.68282697438203e-03f));
     q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(-7.37332916720468e-03f));
     q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(-1.42647390514189e-02f));
-    return _mm256_div_ps(p, q);
+    // As in erf512: a reciprocal estimate (12 bits here) and one Newton step instead of a division.
+    __m256 r = _mm256_rcp_ps(q);
+    r = _mm256_mul_ps(r, _mm256_fnmadd_ps(q, r, _mm256_set1_ps(2.0f)));
+    return _mm256_mul_ps(p, r);
 }
 
 TK256 TK_INLINE __m256 gelu256(__m256 x) {
@@ -113,17 +116,19 @@ TK256 TK_NOINLINE static void tile256(const tk_linear_args *a, const float *xp, 
 
 TK256 void tk_linear_avx2(const tk_linear_args *a, size_t m) {
     const size_t panels = a->n / TK_PANEL, np = TK_NC / TK_PANEL;
+    const int direct = tk_rows_in_place(a);
     for (size_t k0 = 0; k0 < a->k; k0 += TK_KC) {
         const size_t kc = a->k - k0 < TK_KC ? a->k - k0 : TK_KC;
         for (size_t m0 = 0; m0 < m; m0 += TK_MC) {
             const size_t m1 = m0 + TK_MC < m ? m0 + TK_MC : m;
-            tk_pack_rows(a, m0, m1, k0, kc, 6, a->scratch);
+            const float *xp = direct ? a->x + m0 * TK_KC : a->scratch;
+            if (!direct) tk_pack_rows(a, m0, m1, k0, kc, 6, a->scratch);
             for (size_t p0 = 0; p0 < panels; p0 += np) {
                 const size_t p1 = p0 + np < panels ? p0 + np : panels;
                 for (size_t i = m0; i < m1; i += 6)
                     for (size_t p = p0; p < p1; p++)
                         for (size_t h = 0; h < 2; h++)
-                            tile256(a, a->scratch + (i - m0) * TK_KC, i, m1 - i < 6 ? m1 - i : 6, p, h, k0, kc);
+                            tile256(a, xp + (i - m0) * TK_KC, i, m1 - i < 6 ? m1 - i : 6, p, h, k0, kc);
             }
         }
     }

@@ -45,7 +45,11 @@ TK512 TK_INLINE __m512 erf512(__m512 x) {
     q = _mm512_fmadd_ps(x2, q, _mm512_set1_ps(-1.68282697438203e-03f));
     q = _mm512_fmadd_ps(x2, q, _mm512_set1_ps(-7.37332916720468e-03f));
     q = _mm512_fmadd_ps(x2, q, _mm512_set1_ps(-1.42647390514189e-02f));
-    return _mm512_div_ps(p, q);
+    // p / q as p · (1/q): a 14-bit reciprocal and one Newton step (about 1 ulp), where a division would occupy the
+    // divider for ~10 cycles per 16 values and cost the FFN's first product about 5 %.
+    __m512 r = _mm512_rcp14_ps(q);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(q, r, _mm512_set1_ps(2.0f)));
+    return _mm512_mul_ps(p, r);
 }
 
 /// BERT's GELU, the exact one: 0.5 x (1 + erf(x / sqrt 2)).
@@ -105,16 +109,18 @@ TK512 TK_NOINLINE static void tile512(const tk_linear_args *a, const float *xp, 
 
 TK512 void tk_linear_avx512(const tk_linear_args *a, size_t m) {
     const size_t panels = a->n / TK_PANEL, np = TK_NC / TK_PANEL;
+    const int direct = tk_rows_in_place(a);
     for (size_t k0 = 0; k0 < a->k; k0 += TK_KC) {
         const size_t kc = a->k - k0 < TK_KC ? a->k - k0 : TK_KC;
         for (size_t m0 = 0; m0 < m; m0 += TK_MC) {
             const size_t m1 = m0 + TK_MC < m ? m0 + TK_MC : m;
-            tk_pack_rows(a, m0, m1, k0, kc, 12, a->scratch);
+            const float *xp = direct ? a->x + m0 * TK_KC : a->scratch;
+            if (!direct) tk_pack_rows(a, m0, m1, k0, kc, 12, a->scratch);
             for (size_t p0 = 0; p0 < panels; p0 += np) {
                 const size_t p1 = p0 + np < panels ? p0 + np : panels;
                 for (size_t i = m0; i < m1; i += 12)
                     for (size_t p = p0; p < p1; p++)
-                        tile512(a, a->scratch + (i - m0) * TK_KC, i, m1 - i < 12 ? m1 - i : 12, p, k0, kc);
+                        tile512(a, xp + (i - m0) * TK_KC, i, m1 - i < 12 ? m1 - i : 12, p, k0, kc);
             }
         }
     }

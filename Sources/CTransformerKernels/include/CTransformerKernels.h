@@ -50,6 +50,8 @@ typedef struct {
     float *y;               ///< m rows of n floats, `ldy` apart; must not overlap x or residual
     size_t ldy;
     float *scratch;         ///< tk_linear_scratch_count() floats, 64-byte aligned, for rows of x repacked
+    int x_padded;           ///< nonzero: x can be read up to the next multiple of 12 rows past m (the content of those
+                            ///< rows does not matter), so rows ldx = 384 apart are used in place instead of copied
 } tk_linear_args;
 
 /// Floats of scratch one tk_linear call needs (the same for every shape; reusable from call to call).
@@ -83,7 +85,8 @@ void tk_mean_pool_normalize(const float *x, size_t rows, size_t hidden, float *o
 uint64_t tk_fingerprint(const void *bytes, size_t count);
 
 /// Multiply-adds per second one thread sustains at `level` when nothing else limits it (12 independent chains
-/// of register FMAs), in GFLOP/s (one FMA = 2 FLOP); runs for about `seconds`. For "how close to peak".
+/// of register FMAs), in GFLOP/s (one FMA = 2 FLOP) per second of the thread's CPU time; runs for about `seconds`.
+/// For "how close to peak".
 double tk_measure_fma_gflops(int level, double seconds);
 
 #ifdef __cplusplus

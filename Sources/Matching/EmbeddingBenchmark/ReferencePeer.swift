@@ -24,6 +24,8 @@ struct ReferencePeer {
 
     struct Timing {
         var seconds: Double
+        /// CPU time of the process (one thread), so a busy machine does not count against it.
+        var cpuSeconds: Double
         var tokens: Int
         var texts: Int
     }
@@ -53,12 +55,13 @@ struct ReferencePeer {
         process.waitUntilExit()
         guard process.terminationStatus == 0,
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let seconds = object["seconds"] as? Double, let tokens = object["tokens"] as? Int, let count = object["texts"] as? Int
+              let seconds = object["seconds"] as? Double, let cpu = object["cpu_seconds"] as? Double,
+              let tokens = object["tokens"] as? Int, let count = object["texts"] as? Int
         else {
             let last = message.split(separator: "\n").last.map(String.init) ?? "exit \(process.terminationStatus)"
             return .failure(ReferencePeerError(description: "the numpy reference failed: \(last)"))
         }
-        return .success(Timing(seconds: seconds, tokens: tokens, texts: count))
+        return .success(Timing(seconds: seconds, cpuSeconds: cpu, tokens: tokens, texts: count))
     }
 }
 

@@ -34,7 +34,7 @@ struct BertEncoder: Sendable {
                       weights.embeddingNorm.beta.pointer, eps)
 
         for layer in weights.layers {
-            linear(layer.qkv, ws.hidden.pointer, total, into: ws.qkv.pointer, ws)
+            linear(layer.qkv, ws.hidden.pointer, total, into: ws.qkv.pointer, padded: true, ws)
             offset = 0
             for ids in sequences {
                 tk_attention(level, ws.qkv.pointer + offset * 3 * h, 3 * h, ids.count, heads, headSize,
@@ -42,11 +42,12 @@ struct BertEncoder: Sendable {
                 offset += ids.count
             }
             // attended = LayerNorm(context · Wo + bo + hidden)
-            linear(layer.attentionOutput, ws.context.pointer, total, into: ws.attended.pointer, residual: ws.hidden.pointer, ws)
+            linear(layer.attentionOutput, ws.context.pointer, total, into: ws.attended.pointer, padded: true,
+                   residual: ws.hidden.pointer, ws)
             tk_layer_norm(level, ws.attended.pointer, total, h, h, layer.attentionNorm.gamma.pointer,
                           layer.attentionNorm.beta.pointer, eps)
             // hidden = LayerNorm(GELU(attended · W1 + b1) · W2 + b2 + attended)
-            linear(layer.intermediate, ws.attended.pointer, total, into: ws.inner.pointer, gelu: true, ws)
+            linear(layer.intermediate, ws.attended.pointer, total, into: ws.inner.pointer, padded: true, gelu: true, ws)
             linear(layer.output, ws.inner.pointer, total, into: ws.hidden.pointer, residual: ws.attended.pointer, ws)
             tk_layer_norm(level, ws.hidden.pointer, total, h, h, layer.outputNorm.gamma.pointer,
                           layer.outputNorm.beta.pointer, eps)
@@ -59,11 +60,14 @@ struct BertEncoder: Sendable {
         }
     }
 
+    /// y = x · Wᵀ + b (then GELU, then + residual). `padded`: x has EncoderWorkspace.padding readable rows past `rows`.
     private func linear(_ l: BertWeights.Linear, _ x: UnsafePointer<Float>, _ rows: Int, into y: UnsafeMutablePointer<Float>,
-                        gelu: Bool = false, residual: UnsafePointer<Float>? = nil, _ ws: EncoderWorkspace) {
+                        padded: Bool = false, gelu: Bool = false, residual: UnsafePointer<Float>? = nil,
+                        _ ws: EncoderWorkspace) {
         var args = tk_linear_args(
             x: x, ldx: l.inputs, packed: l.packed.pointer, k: l.inputs, n: l.outputs, bias: l.bias.pointer,
-            residual: residual, ldr: l.outputs, gelu: gelu ? 1 : 0, y: y, ldy: l.outputs, scratch: ws.linearScratch.pointer)
+            residual: residual, ldr: l.outputs, gelu: gelu ? 1 : 0, y: y, ldy: l.outputs, scratch: ws.linearScratch.pointer,
+            x_padded: padded ? 1 : 0)
         tk_linear(level.rawValue, &args, rows)
     }
 }

@@ -22,6 +22,9 @@ final class EncoderWorkspace {
     /// Transposed keys and scores of one head for tk_attention.
     private(set) var attentionScratch = FloatBuffer(count: 0)
 
+    /// Rows the matrix kernels may read past the last token (a group of 12 rows; see tk_linear_args.x_padded).
+    static let padding = 12
+
     init(config: BertConfig) {
         self.config = config
     }
@@ -31,10 +34,11 @@ final class EncoderWorkspace {
             // Some headroom, so a stream of slightly growing chunks does not reallocate each time.
             let n = max(needed, tokens + tokens / 4)
             let h = config.hiddenSize
-            hidden = FloatBuffer(count: n * h)
-            attended = FloatBuffer(count: n * h)
+            // The inputs of products get `padding` rows more, so the kernels may read them in place (x_padded).
+            hidden = FloatBuffer(count: (n + Self.padding) * h)
+            attended = FloatBuffer(count: (n + Self.padding) * h)
             qkv = FloatBuffer(count: n * 3 * h)
-            context = FloatBuffer(count: n * h)
+            context = FloatBuffer(count: (n + Self.padding) * h)
             inner = FloatBuffer(count: n * config.intermediateSize)
             tokens = n
         }
