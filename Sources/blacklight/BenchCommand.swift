@@ -102,7 +102,7 @@ struct EngineBench: ParsableCommand {
         let ingestSeconds = Date().timeIntervalSince(ingestStart)
         print(String(format: "ingest: %d events (transactions of %d, %d connections) in %.2f s = %.0f events/s",
                      events, ingestBatch, senders, ingestSeconds, Double(events) / ingestSeconds))
-        let queued = try setup.query("SELECT count(*) AS n FROM blacklight.runs WHERE status = 'queued'").rows.first?["n"].intValue ?? 0
+        let queued = try EngineBenchQueries.runs(status: "queued", conn: setup)
 
         // 2. Drain the pre-filled queue.
         var options = EngineProcess.Options()
@@ -115,17 +115,17 @@ struct EngineBench: ParsableCommand {
         let engine = EngineProcess(url: url, options: options)
         let drainStart = Date()
         engine.start()
-        while try Self.unfinished(setup) {
+        while try EngineBenchQueries.unfinished(conn: setup) {
             if Date().timeIntervalSince(drainStart) > 600 { throw ValidationError("drain did not finish in 10 minutes") }
             Thread.sleep(forTimeInterval: 0.02)
         }
         let drainSeconds = Date().timeIntervalSince(drainStart)
-        let failed = try setup.query("SELECT count(*) AS n FROM blacklight.runs WHERE status = 'failed'").rows.first?["n"].intValue ?? 0
+        let failed = try EngineBenchQueries.runs(status: "failed", conn: setup)
         print(String(format: "drain: %d one-step runs completed in %.2f s = %.0f runs/s (failed: %d)",
                      queued, drainSeconds, Double(queued) / drainSeconds, failed))
 
         // 3. Latency at a steady rate, one event per transaction as an app sends them.
-        let marker = try setup.query("SELECT coalesce(max(id), '') AS m FROM blacklight.events").rows.first?["m"].stringValue ?? ""
+        let marker = try EngineBenchQueries.lastEventID(conn: setup)
         let sender = try PGConnection(url: url)
         let total = rate * seconds
         let interval = 1.0 / Double(rate)
@@ -139,29 +139,13 @@ struct EngineBench: ParsableCommand {
         let sendSeconds = Date().timeIntervalSince(latencyStart)
         sender.close()
         let deadline = Date().addingTimeInterval(60)
-        while try Self.unfinished(setup), Date() < deadline {
+        while try EngineBenchQueries.unfinished(conn: setup), Date() < deadline {
             Thread.sleep(forTimeInterval: 0.05)
         }
         engine.stop()
-        let lat = try setup.query("""
-            SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
-                   max(ms) AS max, count(*) AS n
-            FROM (SELECT extract(epoch FROM s.started_at - e.received_at) * 1000 AS ms
-                  FROM blacklight.events e JOIN blacklight.runs r ON r.event_id = e.id
-                  JOIN blacklight.steps s ON s.run_id = r.id AND s.key = 'only'
-                  WHERE e.id > $1) t
-            """, [.text(marker)]).rows.first
+        let lat = try EngineBenchQueries.eventToStep(after: marker, step: "only", conn: setup)
         print(String(format: "latency: %d events at %.0f/s; event-to-first-step p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-                     Int(lat?["n"].intValue ?? 0), Double(total) / sendSeconds, lat?["p50"].doubleValue ?? -1,
-                     lat?["p99"].doubleValue ?? -1, lat?["max"].doubleValue ?? -1))
-    }
-
-    /// Whether any run is still to finish. Polled every 20 ms during the drain, so it walks the partial
-    /// index of live runs (`runs_due`) rather than counting the table: a `count(*)` over 20,000 rows at
-    /// that rate took a good part of a core from the server being measured (pg_stat_statements).
-    private static func unfinished(_ conn: PGConnection) throws -> Bool {
-        try conn.query("SELECT EXISTS (SELECT 1 FROM blacklight.runs WHERE status IN ('queued','running','sleeping','waiting')) AS busy")
-            .rows.first?["busy"].boolValue ?? true
+                     Int(lat.count), Double(total) / sendSeconds, lat.p50, lat.p99, lat.max))
     }
 
     private func parallelSend(url: String, total: Int, perTransaction: Int, connections: Int) throws {

@@ -70,23 +70,16 @@ struct SchedulesCommand: ParsableCommand {
             let db = try project.openDatabase()
             defer { db.close() }
             let conn = db.conn
-            let rows = try conn.query("""
-                SELECT id, function_id, expression, timezone, event_name, last_tick, last_error, last_error_at
-                FROM blacklight.schedules ORDER BY id
-                """)
             print("SCHEDULE                        EXPRESSION        TARGET                          NEXT TICK")
             let iso = ISO8601DateFormatter()
-            for row in rows.rows {
-                let zone = row["timezone"].stringValue.flatMap(TimeZone.init(identifier:))
-                let expression = row["expression"].stringValue ?? ""
-                let next = (try? CronExpression(expression, timeZone: zone))?.next(after: Date()).map { iso.string(from: $0) } ?? "-"
-                let target = row["function_id"].stringValue.map { "function \($0)" } ?? "event \(row["event_name"].stringValue ?? "")"
-                let id = (row["id"].stringValue ?? "").replacingOccurrences(of: "user:", with: "")
-                print(RunFormatting.pad(id, 30) + "  " + RunFormatting.pad(expression, 16) + "  " + RunFormatting.pad(target, 30)
-                      + "  " + next + (row["timezone"].stringValue.map { " (\($0))" } ?? ""))
-                if let error = row["last_error"].stringValue {
-                    let at = row["last_error_at"].dateValue.map { iso.string(from: $0) } ?? "-"
-                    print("  last error at \(at): \(error)")
+            for s in try FunctionCatalog.schedules(conn: conn) {
+                let next = s.next(after: Date()).map { iso.string(from: $0) } ?? "-"
+                let target = s.functionID.map { "function \($0)" } ?? "event \(s.eventName ?? "")"
+                let id = s.id.replacingOccurrences(of: "user:", with: "")
+                print(RunFormatting.pad(id, 30) + "  " + RunFormatting.pad(s.expression, 16) + "  " + RunFormatting.pad(target, 30)
+                      + "  " + next + (s.timezone.map { " (\($0))" } ?? ""))
+                if let error = s.lastError {
+                    print("  last error at \(s.lastErrorAt.map { iso.string(from: $0) } ?? "-"): \(error)")
                 }
             }
         }

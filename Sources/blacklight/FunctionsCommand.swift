@@ -18,35 +18,23 @@ struct FunctionsCommand: ParsableCommand {
             defer { db.close() }
             let conn = db.conn
             // Functions of Inngest SDK apps (kind http) show their app and its last sync where scripts show their file.
-            let rows = try conn.query("""
-                SELECT f.id, f.active_version, f.config, f.deployed_at, f.file, f.paused_at IS NOT NULL AS paused,
-                       a.id AS app, a.synced_at FROM blacklight.functions f LEFT JOIN blacklight.apps a ON a.id = f.config->>'app'
-                ORDER BY f.id
-                """)
             print("FUNCTION                        VERSION           DEPLOYED              TRIGGERS")
-            for row in rows.rows {
-                let config = row["config"].jsonText.flatMap { try? JSONValue.parse($0) }
-                let def = config.flatMap(WorkflowDefinition.init(config:))
-                let triggers = (def?.triggers ?? []).map { t -> String in
+            let iso = ISO8601DateFormatter()
+            for f in try FunctionCatalog.functions(conn: conn) {
+                let triggers = (f.definition?.triggers ?? []).map { t -> String in
                     switch t {
                     case .event(let name, _, _): return "event \(name)"
                     case .cron(let e, let tz, _): return "cron \(e)" + (tz.map { " \($0)" } ?? "")
                     }
                 }.joined(separator: ", ")
-                let version = row["active_version"].stringValue ?? "retired"
-                let deployed = row["deployed_at"].dateValue.map { ISO8601DateFormatter().string(from: $0) } ?? "-"
-                var origin = row["file"].stringValue ?? ""
-                if let app = row["app"].stringValue {
-                    origin = "http, app \(app), synced " + (row["synced_at"].dateValue.map { ISO8601DateFormatter().string(from: $0) } ?? "-")
-                }
-                print(RunFormatting.pad(row["id"].stringValue ?? "", 30) + "  " + RunFormatting.pad(version, 16) + "  "
-                      + RunFormatting.pad(deployed, 20) + "  " + triggers + "  (" + origin + ")"
-                      + (row["paused"].boolValue == true ? "  PAUSED" : ""))
+                let deployed = f.deployedAt.map(iso.string(from:)) ?? "-"
+                var origin = f.file ?? ""
+                if let app = f.app { origin = "http, app \(app), synced " + (f.syncedAt.map(iso.string(from:)) ?? "-") }
+                print(RunFormatting.pad(f.id, 30) + "  " + RunFormatting.pad(f.activeVersion ?? "retired", 16) + "  "
+                      + RunFormatting.pad(deployed, 20) + "  " + triggers + "  (" + origin + ")" + (f.paused ? "  PAUSED" : ""))
             }
-            let errors = try conn.query("SELECT file, line, message FROM blacklight.load_errors ORDER BY file")
-            for row in errors.rows {
-                let line = row["line"].intValue.map { ":\($0)" } ?? ""
-                print("error \(row["file"].stringValue ?? "")\(line): \(row["message"].stringValue ?? "")")
+            for e in try FunctionCatalog.loadErrors(conn: conn) {
+                print("error \(e.file)\(e.line.map { ":\($0)" } ?? ""): \(e.message)")
             }
         }
     }
@@ -60,18 +48,13 @@ struct FunctionsCommand: ParsableCommand {
             let db = try project.openDatabase()
             defer { db.close() }
             let conn = db.conn
-            let active = try conn.query("SELECT active_version FROM blacklight.functions WHERE id = $1", [.text(functionID)]).rows.first
-            guard let active else { throw ValidationError("no function with id '\(functionID)'") }
-            let versions = try conn.query("""
-                SELECT hash, file, created_at, length(source) AS bytes FROM blacklight.function_versions
-                WHERE function_id = $1 ORDER BY created_at DESC
-                """, [.text(functionID)])
+            guard let found = try FunctionCatalog.versions(of: functionID, conn: conn) else {
+                throw ValidationError("no function with id '\(functionID)'")
+            }
             print("VERSION           CREATED               FILE")
-            for row in versions.rows {
-                let hash = row["hash"].stringValue ?? ""
-                let mark = hash == active["active_version"].stringValue ? "  (active)" : ""
-                let created = row["created_at"].dateValue.map { ISO8601DateFormatter().string(from: $0) } ?? "-"
-                print(RunFormatting.pad(hash, 16) + "  " + RunFormatting.pad(created, 20) + "  " + (row["file"].stringValue ?? "") + mark)
+            for v in found.versions {
+                let created = v.createdAt.map { ISO8601DateFormatter().string(from: $0) } ?? "-"
+                print(RunFormatting.pad(v.hash, 16) + "  " + RunFormatting.pad(created, 20) + "  " + (v.file ?? "") + (v.hash == found.active ? "  (active)" : ""))
             }
         }
     }

@@ -38,28 +38,17 @@ struct MetricsBench: ParsableCommand {
         settings.stepsPerRun = stepsPerRun
         let built = Date()
         try PruneBenchmark.generate(conn: conn, version: version, settings: settings) { _ in }
-        try conn.exec("""
-            INSERT INTO blacklight.runs (id, function_id, version, status, attempt, max_attempts, run_at, created_at)
-            SELECT 'Q' || lpad(g::text, 25, '0'), 'bench-prune', $1, 'queued', 1, 4, now() + interval '1 day', now()
-            FROM generate_series(1, $2::int) g
-            """, [.text(version), .int(Int64(backlog))])
-        try conn.execScript("VACUUM ANALYZE blacklight.runs, blacklight.steps, blacklight.events")
-        let stored = try conn.query("SELECT count(*) FROM blacklight.runs").scalar.intValue ?? 0
-        let steps = try conn.query("SELECT count(*) FROM blacklight.steps").scalar.intValue ?? 0
+        let stored = try MetricsBenchmark.addBacklog(backlog, version: version, conn: conn)
         print(String(format: "blacklight bench metrics — %d runs stored (%d unfinished), %d steps; built in %.0f s",
-                     stored, backlog, steps, Date().timeIntervalSince(built)))
+                     stored.runs, backlog, stored.steps, Date().timeIntervalSince(built)))
 
-        let plan = try conn.query("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) " + QueueDepth.query).rows.compactMap { $0[0].stringValue }
+        let plan = try MetricsBenchmark.queueGaugePlan(conn: conn)
         let scan = plan.first { $0.contains("Scan") }?.trimmingCharacters(in: .whitespaces) ?? plan.first ?? ""
         print("queue gauge statement: " + scan)
         print("  " + (plan.last { $0.contains("Execution Time") } ?? ""))
 
         var legacy: [Double] = []
-        for _ in 0..<3 {
-            let started = Date()
-            for sql in Self.legacyScrape { _ = try conn.query(sql) }
-            legacy.append(Date().timeIntervalSince(started) * 1000)
-        }
+        for _ in 0..<3 { legacy.append(try MetricsBenchmark.legacyScrape(conn: conn)) }
         print(String(format: "the scrape before issue 10 (aggregates over runs, steps, events): %.0f ms median of 3", legacy.sorted()[1]))
 
         var options = ServerOptions()
@@ -95,23 +84,4 @@ struct MetricsBench: ParsableCommand {
         print(String(format: "GET /metrics over HTTP (%d scrapes, %d bytes): p50 %.2f ms, p99 %.2f ms, max %.2f ms",
                      scrapes, first.body.count, pct(0.5), pct(0.99), times.last ?? 0))
     }
-
-    /// What every scrape ran before issue 10, for the comparison only.
-    static let legacyScrape = [
-        """
-        SELECT function_id, count(*), count(*) FILTER (WHERE started_at IS NOT NULL), count(*) FILTER (WHERE status = 'completed'),
-               count(*) FILTER (WHERE status = 'failed'), count(*) FILTER (WHERE status = 'cancelled'), coalesce(sum(attempt - 1), 0)
-        FROM blacklight.runs GROUP BY function_id
-        """,
-        """
-        SELECT s.status, count(r.id) FROM unnest(ARRAY['queued','running','sleeping','waiting']) s(status)
-        LEFT JOIN blacklight.runs r ON r.status = s.status GROUP BY s.status
-        """,
-        """
-        SELECT r.function_id, count(*), sum(d) FROM (SELECT run_id, extract(epoch FROM ended_at - started_at)::float8 AS d
-            FROM blacklight.steps WHERE kind = 'run' AND ended_at IS NOT NULL AND started_at IS NOT NULL) s
-        JOIN blacklight.runs r ON r.id = s.run_id GROUP BY r.function_id
-        """,
-        "SELECT count(*) FROM blacklight.events",
-    ]
 }

@@ -1,26 +1,28 @@
 import BlacklightCore
-import Engine
 import Foundation
 import PGStore
 
-/// The REST API's reads. PostgreSQL builds the JSON (jsonb_build_object / jsonb_agg), so a page of
+/// The reads of the REST API and the dashboard (and the CLI's listings), kept in Engine so neither the HTTP layer
+/// nor the CLI holds SQL of its own on `blacklight.*`. PostgreSQL builds the JSON (jsonb_build_object / jsonb_agg), so a page of
 /// runs is one statement and one string, with no row-by-row work in Swift.
-struct ReadQueries {
-    struct RunFilter: Sendable {
-        var function: String?
-        var status: [String]?
-        var eventName: String?
-        var eventID: String?
-        var since: Date?
-        var until: Date?
-        /// Runs with ids below this one (ids are ULIDs, so this is "older than").
-        var cursor: String?
-        var limit = 50
+public struct ReadQueries: Sendable {
+    public init() {}
 
-        init() {}
+    public struct RunFilter: Sendable {
+        public var function: String?
+        public var status: [String]?
+        public var eventName: String?
+        public var eventID: String?
+        public var since: Date?
+        public var until: Date?
+        /// Runs with ids below this one (ids are ULIDs, so this is "older than").
+        public var cursor: String?
+        public var limit = 50
+
+        public init() {}
 
         /// The filters as checked by `RunFilter.parse` (the same for the list and the bulk actions).
-        init(_ f: Engine.RunFilter) {
+        public init(_ f: Engine.RunFilter) {
             function = f.function
             status = f.statuses?.map(\.rawValue)
             eventName = f.eventName
@@ -52,7 +54,7 @@ struct ReadQueries {
         """
 
     /// `{"runs": [...], "next_cursor": id|null}`, newest first.
-    func runs(_ f: RunFilter, conn: PGConnection) throws -> String {
+    public func runs(_ f: RunFilter, conn: PGConnection) throws -> String {
         let r = try conn.query("""
             WITH page AS (
                 SELECT \(Self.runColumns)
@@ -76,7 +78,7 @@ struct ReadQueries {
     }
 
     /// One run with its steps (attempts, outputs, errors, timings), waits, logs, event and function.
-    func run(_ id: String, conn: PGConnection) throws -> String? {
+    public func run(_ id: String, conn: PGConnection) throws -> String? {
         let r = try conn.query("""
             WITH x AS (
                 SELECT \(Self.runColumns) FROM blacklight.runs r LEFT JOIN blacklight.events e ON e.id = r.event_id
@@ -111,7 +113,7 @@ struct ReadQueries {
     }
 
     /// `{"events": [...], "next_cursor": ...}`, newest first, each with the number of runs it started.
-    func events(name: String?, cursor: String?, limit: Int, conn: PGConnection) throws -> String {
+    public func events(name: String?, cursor: String?, limit: Int, conn: PGConnection) throws -> String {
         let r = try conn.query("""
             WITH page AS (
                 SELECT e.id, e.name, e.data, e.ts, e.received_at, e.external_id,
@@ -129,7 +131,7 @@ struct ReadQueries {
 
     /// One event with the runs it started (a batch's run included) and the functions it started no run of, with why
     /// (`skipped`: rate_limit, or debounce when a later event took its place in the run `run_id`).
-    func event(_ id: String, conn: PGConnection) throws -> String? {
+    public func event(_ id: String, conn: PGConnection) throws -> String? {
         let r = try conn.query("""
             SELECT jsonb_build_object('id', e.id, 'name', e.name, 'data', e.data, 'ts', e.ts, 'received_at', e.received_at,
                 'external_id', e.external_id,
@@ -147,7 +149,7 @@ struct ReadQueries {
     }
 
     /// Functions with their active version, triggers, schedules and last reload error; plus every load error.
-    func functions(id: String? = nil, conn: PGConnection) throws -> String {
+    public func functions(id: String? = nil, conn: PGConnection) throws -> String {
         let r = try conn.query("""
             SELECT jsonb_build_object(
               'functions', coalesce((SELECT jsonb_agg(jsonb_build_object(
@@ -176,27 +178,21 @@ struct ReadQueries {
     }
 
     /// Cron schedules with their next tick and their last error (until their next successful fire).
-    func schedules(conn: PGConnection) throws -> JSONValue {
-        let r = try conn.query("""
-            SELECT id, function_id, expression, timezone, jitter, event_name, event_data, last_tick, created_at,
-                   last_error, last_error_at
-            FROM blacklight.schedules ORDER BY id
-            """)
+    public func schedules(conn: PGConnection) throws -> JSONValue {
         let now = Date()
-        return .object(["schedules": .array(r.rows.map { row in
-            let expression = row["expression"].stringValue ?? ""
-            let zone = row["timezone"].stringValue.flatMap(TimeZone.init(identifier:))
-            let next = (try? CronExpression(expression, timeZone: zone))?.next(after: now)
-            return .object([
-                "id": .string(row["id"].stringValue ?? ""),
-                "function_id": row["function_id"].stringValue.map { .string($0) } ?? .null,
-                "cron": .string(expression),
-                "timezone": row["timezone"].stringValue.map { .string($0) } ?? .null,
-                "event_name": row["event_name"].stringValue.map { .string($0) } ?? .null,
-                "last_tick": row["last_tick"].dateValue.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null,
-                "next_tick": next.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null,
-                "last_error": row["last_error"].stringValue.map { .string($0) } ?? .null,
-                "last_error_at": row["last_error_at"].dateValue.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null,
+        let iso = ISO8601DateFormatter()
+        func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+        return .object(["schedules": .array(try FunctionCatalog.schedules(conn: conn).map { s in
+            .object([
+                "id": .string(s.id),
+                "function_id": text(s.functionID),
+                "cron": .string(s.expression),
+                "timezone": text(s.timezone),
+                "event_name": text(s.eventName),
+                "last_tick": text(s.lastTick.map(iso.string(from:))),
+                "next_tick": text(s.next(after: now).map(iso.string(from:))),
+                "last_error": text(s.lastError),
+                "last_error_at": text(s.lastErrorAt.map(iso.string(from:))),
             ])
         })])
     }
