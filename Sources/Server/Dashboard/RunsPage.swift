@@ -1,4 +1,5 @@
 import BlacklightCore
+import Engine
 
 /// The runs list: filters, 50 runs a page (keyset pagination on the run id, so page 200 of 10,000
 /// runs costs what page 1 does), and a first page that refreshes itself.
