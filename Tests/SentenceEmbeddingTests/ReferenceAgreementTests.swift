@@ -50,3 +50,31 @@ struct ReferenceAgreementTests {
         #expect(embedder.fingerprint.count == 16)
     }
 }
+
+@Suite("Chunks of a batch")
+struct ChunkingTests {
+    @Test("a batch is cut into whole rounds of equal chunks, so no thread encodes the last chunk alone")
+    func wholeRounds() {
+        // 2,000 titles of 5 or 6 tokens: greedy cuts at 1,024 tokens made 11 chunks for 2 threads.
+        let titles = (0..<2000).map { 5 + $0 % 2 }
+        let chunks = SentenceEmbedder.chunks(titles, threads: 2)
+        #expect(chunks.count == 12)
+        let sizes = chunks.map { $0.reduce(0) { $0 + titles[$1] } }
+        #expect(sizes.allSatisfy { abs($0 - 11_000 / 12) <= 6 }, "\(sizes)")
+        #expect(sizes.allSatisfy { $0 <= SentenceEmbedder.chunkTokens })
+    }
+
+    @Test("chunks cover every sequence once, in order, whatever the lengths")
+    func coverage() {
+        let cases: [([Int], Int)] = [([3], 2), ([256, 1, 256, 2, 256], 2), (Array(repeating: 256, count: 263), 2),
+                                     ([1, 1], 8), ((0..<100).map { 2 + $0 % 250 }, 3)]
+        for (lengths, threads) in cases {
+            let chunks = SentenceEmbedder.chunks(lengths, threads: threads)
+            #expect(chunks.first?.lowerBound == 0 && chunks.last?.upperBound == lengths.count)
+            #expect(zip(chunks, chunks.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+            #expect(chunks.allSatisfy { !$0.isEmpty })
+            #expect(chunks.count >= min(threads, lengths.count))
+        }
+        #expect(SentenceEmbedder.chunks([], threads: 2).isEmpty)
+    }
+}
