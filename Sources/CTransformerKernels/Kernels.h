@@ -31,17 +31,22 @@ double tk_fma_loop_avx512(uint64_t rounds);
 double tk_fma_loop_generic(uint64_t rounds);
 
 /// Cache blocking of the matrix product (the BLIS arrangement): for each block of TK_KC inputs and TK_MC rows, X is
-/// packed once (TK_MC × TK_KC floats, in L2); then for each block of TK_NC outputs (TK_KC × TK_NC weights, in L2) every
-/// group of 12 rows (12 × TK_KC packed floats, in L1) meets every 32-output panel of the block, the weights streaming
-/// from L2. The sizes and the measured alternatives are in the comment of tk_linear_scratch_count.
+/// packed once (TK_MC × TK_KC floats); then for each block of TK_NC outputs every group of 6 rows (6 × TK_KC packed
+/// floats, in L1) meets every 16-output half panel of the block, the weights streaming from L2. The weight block
+/// (TK_KC × TK_NC) and the row block must fit in L2 together: at 384 × 384 (576 KB, over Zen 3's 512 KB) the weights
+/// came from L3 for every group of rows, and perf put the product's time on the weight loads. Measured on this
+/// machine's AVX2 kernel over the encoder's four shapes (1,024 rows; /tmp harness, best of 30, three alternating
+/// rounds): NC 384 / MC 192 at 56–68 GFLOP/s, NC 128 / MC 96 (192 + 144 KB) at 72–76, NC 64, 192 or 256 and MC 48 or
+/// 192 no better and less steady; holding a weight panel in L1 and streaming the rows instead (BLIS's loop order) was
+/// no better either. TK_KC stays 384 so three of the four products read X in place (tk_rows_in_place).
 #ifndef TK_KC
 #define TK_KC 384
 #endif
 #ifndef TK_NC
-#define TK_NC 384
+#define TK_NC 128
 #endif
 #ifndef TK_MC
-#define TK_MC 192
+#define TK_MC 96
 #endif
 
 /// Copies features k0..k0+kc-1 of rows i0..i1-1 of X to `xp`, row r at xp + r * TK_KC, rounded up to a multiple of `mr`
