@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import PGStore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -25,7 +26,7 @@ struct HTTPFunctionsBench: ParsableCommand {
         settings.runs = runs
         settings.steps = steps
         settings.workers = workers
-        settings.appPort = Self.freePort()
+        settings.appPort = try PortPicker.freePort()
         let app = Process()
         app.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         app.arguments = ["python3", script.path, "\(settings.appPort)"]
@@ -62,18 +63,6 @@ struct HTTPFunctionsBench: ParsableCommand {
         }.resume()
         _ = done.wait(timeout: .now() + 2)
         return ok.value
-    }
-
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 

@@ -56,7 +56,7 @@ public enum FlowBenchmark {
     public static func run(url: String, settings: Settings, services: HostServices, log: (String) -> Void) throws {
         let conn = try PGConnection(url: url)
         defer { conn.close() }
-        try register(conn: conn, services: services)
+        try BenchScripts.activate(scripts, label: "flow", conn: conn, services: services)
         var options = EngineProcess.Options()
         options.workers = settings.workers
         options.scheduler = false
@@ -187,17 +187,5 @@ public enum FlowBenchmark {
         return summary(runs: rows.count, starts: rows.compactMap { $0["started"].doubleValue }, errors: errors,
                        extra: String(format: "; %.1f events per run, %d full, %d by timeout", Double(sizes.reduce(0, +)) / Double(max(1, rows.count)),
                                      full, rows.count - full))
-    }
-
-    private static func register(conn: PGConnection, services: HostServices) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blacklight-bench-flow-\(getpid())")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("scripts"), withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        for (name, source) in scripts {
-            try source.write(to: dir.appendingPathComponent("scripts/\(name)"), atomically: true, encoding: .utf8)
-        }
-        let loaded = ScriptDirectory(root: dir).load(services: services)
-        guard loaded.errors.isEmpty else { throw EngineError(.script, "bench scripts failed: \(loaded.errors)") }
-        try Registry().activate(loaded.workflows, errors: [], retireMissing: true, conn: conn)
     }
 }

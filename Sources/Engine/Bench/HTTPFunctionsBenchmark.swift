@@ -29,10 +29,7 @@ public enum HTTPFunctionsBenchmark {
             ])],
         ])
         _ = try AppSync().sync(sync, conn: conn)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("blacklight-bench-http-\(getpid())")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("scripts"), withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: root) }
-        try """
+        try BenchScripts.activate(["bench.lua": """
             return workflow {
               id = "bench-lua",
               triggers = { { event = "bench/lua" } },
@@ -42,9 +39,7 @@ public enum HTTPFunctionsBenchmark {
                 return { steps = ctx.event.data.steps, total = total }
               end,
             }
-            """.write(to: root.appendingPathComponent("scripts/bench.lua"), atomically: true, encoding: .utf8)
-        let loaded = ScriptDirectory(root: root).load(services: services)
-        try Registry().activate(loaded.workflows, errors: loaded.errors, retireMissing: false, conn: conn)
+            """], label: "http", retireMissing: false, conn: conn, services: services)
 
         // 1. The app alone: each request of a run (0…steps memos), signed, called directly.
         let appAlone = try appTime(appURL: appURL, settings: settings)

@@ -62,16 +62,8 @@ public enum PruneBenchmark {
     /// The benchmark's function, so the history's runs pin a real version and load events enqueue runs.
     /// Public for `bench metrics`, which scrapes over the same history.
     public static func register(url: String, conn: PGConnection, services: HostServices) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blacklight-bench-prune-\(getpid())")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("scripts"), withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try script.write(to: dir.appendingPathComponent("scripts/bench.lua"), atomically: true, encoding: .utf8)
-        let loaded = ScriptDirectory(root: dir).load(services: services)
-        guard loaded.errors.isEmpty else { throw EngineError(.script, "bench script failed: \(loaded.errors)") }
-        try Registry().activate(loaded.workflows, errors: [], retireMissing: true, conn: conn)
-        guard let version = try conn.query("SELECT active_version FROM blacklight.functions WHERE id = 'bench-prune'")
-            .scalar.stringValue else { throw EngineError(.notFound, "bench function was not activated") }
-        return version
+        try BenchScripts.activate(["bench.lua": script], label: "prune", conn: conn, services: services)
+        return try BenchScripts.activeVersion(of: "bench-prune", conn: conn)
     }
 
     /// Set-based, in slices of 100,000 runs (one transaction each) so progress shows. Ids have the

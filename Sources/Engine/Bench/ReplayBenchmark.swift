@@ -43,7 +43,8 @@ public enum ReplayBenchmark {
     public static func run(url: String, settings: Settings, services: HostServices, log: (String) -> Void) throws {
         let conn = try PGConnection(url: url)
         defer { conn.close() }
-        let version = try register(conn: conn, services: services)
+        try BenchScripts.activate(scripts, label: "replay", conn: conn, services: services)
+        let version = try BenchScripts.activeVersion(of: "bench-replayed", conn: conn)
         let built = Date()
         try conn.exec("""
             WITH ev AS (
@@ -128,20 +129,5 @@ public enum ReplayBenchmark {
         guard let row = r.rows.first else { return "no events" }
         return String(format: "%d events, event-to-step p50 %.1f ms, p99 %.1f ms, max %.1f ms",
                       row["n"].intValue ?? 0, row["p50"].doubleValue ?? 0, row["p99"].doubleValue ?? 0, row["max"].doubleValue ?? 0)
-    }
-
-    private static func register(conn: PGConnection, services: HostServices) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blacklight-bench-replay-\(getpid())")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("scripts"), withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        for (name, source) in scripts {
-            try source.write(to: dir.appendingPathComponent("scripts/\(name)"), atomically: true, encoding: .utf8)
-        }
-        let loaded = ScriptDirectory(root: dir).load(services: services)
-        guard loaded.errors.isEmpty else { throw EngineError(.script, "bench scripts failed: \(loaded.errors)") }
-        try Registry().activate(loaded.workflows, errors: [], retireMissing: true, conn: conn)
-        guard let version = try conn.query("SELECT active_version FROM blacklight.functions WHERE id = 'bench-replayed'")
-            .scalar.stringValue else { throw EngineError(.notFound, "bench function was not activated") }
-        return version
     }
 }

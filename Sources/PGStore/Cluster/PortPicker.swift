@@ -8,8 +8,8 @@ import Darwin
 private let streamSocket = SOCK_STREAM
 #endif
 
-/// TCP ports on 127.0.0.1.
-enum PortPicker {
+/// TCP ports on 127.0.0.1 (the embedded cluster's, and the benchmarks' for the servers they start).
+public enum PortPicker {
     /// Whether PostgreSQL could listen on `port`. SO_REUSEADDR as PostgreSQL sets it, so connections of a server
     /// we just stopped, still in TIME_WAIT, do not make its own port look taken.
     static func isFree(_ port: Int) -> Bool {
@@ -17,7 +17,7 @@ enum PortPicker {
     }
 
     /// A port the kernel considers free right now.
-    static func freePort() throws(PGError) -> Int {
+    public static func freePort() throws(PGError) -> Int {
         guard let port = bound(port: 0) else {
             throw PGError(code: .clusterSetup, message: "cannot find a free TCP port on 127.0.0.1: \(errnoText())")
         }

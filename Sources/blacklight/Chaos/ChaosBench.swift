@@ -48,7 +48,7 @@ struct ChaosBench: ParsableCommand {
             try source.write(to: dir.appendingPathComponent("scripts/\(name)"), atomically: true, encoding: .utf8)
         }
 
-        let port = try freePort()
+        let port = try PortPicker.freePort()
         let common = ["--dir", dir.path, "--database-url", url, "--lease-seconds", "\(leaseSeconds)"]
         let serve = ChaosChild(["serve", "--port", "\(port)", "--host", "127.0.0.1", "--workers", "1"] + common,
                                logFile: dir.appendingPathComponent("serve.log"))
@@ -103,19 +103,6 @@ struct ChaosBench: ParsableCommand {
             Thread.sleep(forTimeInterval: 0.1)
         }
         throw ValidationError("blacklight serve did not become ready on port \(port)")
-    }
-
-    private func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        guard bound == 0 else { throw ValidationError("cannot find a free port on 127.0.0.1") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 
