@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         // One target, no dependencies: property tests in FuzzTests at the cost of a few seconds of build.
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        // Already built for Hummingbird (swift-nio-extras, swift-certificates): the Inngest protocol's SHA-1 step ids
+        // and HMAC-SHA256 signatures come from it rather than from code of our own.
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"6.0.0"),
     ],
     targets: [
         // System libraries: headers and link flags come from pkg-config; apt names the packages.
@@ -47,6 +50,7 @@ let package = Package(
                 "BlacklightCore", "LuaHost", "PGStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Migrations")]
         ),

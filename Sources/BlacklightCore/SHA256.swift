@@ -1,5 +1,6 @@
-/// SHA-256 of bytes, for content-addressing script versions. Written here because Foundation on
-/// Linux has no digest API and swift-crypto would add a minute to every clean build for one hash.
+/// SHA-256 of bytes, for content-addressing script versions and hashing session tokens. Written here because
+/// BlacklightCore, the pure layer, takes no dependencies (Foundation on Linux has no digest API); Engine's Inngest
+/// protocol code, which needs SHA-1 and HMAC as well, uses swift-crypto.
 public enum SHA256 {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,

@@ -121,7 +121,7 @@ public enum HTTPFunctionsBenchmark {
         var bodies: [[UInt8]] = []
         for k in 0...settings.steps {
             var steps: [String: JSONValue] = [:]
-            for i in 0..<k { steps[SHA1.hex("s\(i)")] = .object(["data": .int(Int64(i))]) }
+            for i in 0..<k { steps[InngestSignature.stepID("s\(i)")] = .object(["data": .int(Int64(i))]) }
             let body: JSONValue = .object([
                 "event": event, "events": [event], "steps": .object(steps), "use_api": false, "version": 1,
                 "ctx": .object(["run_id": "bench", "attempt": 0, "max_attempts": 4, "disable_immediate_execution": false,

@@ -21,7 +21,7 @@ struct HTTPStep {
     var hashedID: String { Self.hashedID(key) }
 
     static func hashedID(_ key: String) -> String {
-        key.hasPrefix("#") ? String(key.dropFirst()) : SHA1.hex(key)
+        key.hasPrefix("#") ? String(key.dropFirst()) : InngestSignature.stepID(key)
     }
 
     /// The memo the SDK expects (step_lib `StepMemos.from_raw`): `{"data": …}` or `{"error": …}` for `step.run` and

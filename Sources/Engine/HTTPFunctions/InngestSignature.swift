@@ -1,4 +1,5 @@
 import BlacklightCore
+import Crypto
 import Foundation
 
 /// Inngest's signing (the Python SDK's `net.py`): the executor signs each request to the app with
@@ -16,13 +17,19 @@ public enum InngestSignature {
     /// (the key minus its prefix is hex). Nil for a key that is not hex, which the SDK cannot use either.
     public static func hashedKey(_ key: String) -> String? {
         guard let bytes = Hex.decode(withoutPrefix(key)), !bytes.isEmpty else { return nil }
-        return SHA256.hex(bytes)
+        return Hex.encode(Array(Crypto.SHA256.hash(data: bytes)))
+    }
+
+    /// The id the SDK gives a step (`step_lib`): the hex SHA-1 of its id, or of `id:n` for its n-th repeat.
+    public static func stepID(_ key: String) -> String {
+        Hex.encode(Array(Insecure.SHA1.hash(data: Array(key.utf8))))
     }
 
     /// The header value for `body` (already in the form the verifier hashes) at `time`.
     public static func sign(_ body: [UInt8], key: String, time: Int = Int(Date().timeIntervalSince1970)) -> String {
         let stamp = String(time)
-        let mac = HMACSHA256.hex(key: Array(withoutPrefix(key).utf8), message: body + Array(stamp.utf8))
+        let mac = Hex.encode(Array(HMAC<Crypto.SHA256>.authenticationCode(
+            for: body + Array(stamp.utf8), using: SymmetricKey(data: Array(withoutPrefix(key).utf8)))))
         return "t=\(stamp)&s=\(mac)"
     }
 
@@ -37,6 +44,15 @@ public enum InngestSignature {
         }
         guard let stamp, let time = Int(stamp), let signature else { return false }
         let expected = sign(body, key: key, time: time)
-        return HMACSHA256.constantTimeEquals("t=\(stamp)&s=\(signature)", expected)
+        return constantTimeEquals("t=\(stamp)&s=\(signature)", expected)
+    }
+
+    /// Equal length and bytes, in time that does not depend on where they first differ (for signatures and keys).
+    public static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var diff: UInt8 = 0
+        for i in 0..<x.count { diff |= x[i] ^ y[i] }
+        return diff == 0
     }
 }

@@ -106,9 +106,9 @@ struct SDKOp {
         if let user = raw["userland"]?["id"]?.stringValue {
             let index = raw["userland"]?["index"]?.intValue ?? 0
             let candidate = index > 0 ? "\(user):\(index)" : user
-            if SHA1.hex(candidate) == id { return candidate }
+            if InngestSignature.stepID(candidate) == id { return candidate }
         }
-        if let display = raw["displayName"]?.stringValue, SHA1.hex(display) == id { return display }
+        if let display = raw["displayName"]?.stringValue, InngestSignature.stepID(display) == id { return display }
         return "#" + id
     }
 }

@@ -27,8 +27,8 @@ struct AppSyncRoutes: Sendable {
         if options.dev { return true }
         guard let key = options.signingKey, let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
         let given = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        if let hashed = InngestSignature.hashedKey(key), HMACSHA256.constantTimeEquals(given, hashed) { return true }
-        return HMACSHA256.constantTimeEquals(given, key)
+        if let hashed = InngestSignature.hashedKey(key), InngestSignature.constantTimeEquals(given, hashed) { return true }
+        return InngestSignature.constantTimeEquals(given, key)
     }
 
     func registerApp(_ request: Request) async throws -> Response {
