@@ -9,25 +9,9 @@ extension Worker {
         do {
             function = try http.function(claim, conn: batch.conn)
         } catch {
-            batch.runs.append(RunRecord(id: claim.id, status: .failed, runAt: Date(), attempt: claim.attempt, output: nil,
-                                        error: .object(["message": .string("\(error)")]), endedAt: Date()))
-            batch.tally.recorded(function: claim.functionID, status: .failed, retry: false)
-            return
+            return failUnloadable(claim, error, batch: batch)
         }
-        if let refused = startRefusal(claim, definition: function.definition) {
-            batch.runs.append(refused)
-            batch.tally.recorded(function: claim.functionID, status: refused.status, retry: false)
-            logOutcome(claim, refused)
-            return
-        }
-        if let key = claim.concurrencyKey, let limit = function.definition.concurrencyLimit {
-            guard let slot = try acquireSlot(batch.conn, key: key, limit: limit) else {
-                batch.runs.append(RunRecord(id: claim.id, status: .queued, runAt: Date().addingTimeInterval(0.2),
-                                            attempt: claim.attempt, output: nil, error: nil, endedAt: nil))
-                return
-            }
-            heldLocks.append(slot)
-        }
+        guard try admit(claim, definition: function.definition, batch: batch, heldLocks: &heldLocks) else { return }
         guard let record = try http.execute(claim, function: function, batch: batch) else { return }
         if record.status == .failed, claim.kind == "run" {
             // An SDK function's `on_failure` handler is a function of its own, triggered by Inngest's

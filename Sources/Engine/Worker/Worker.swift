@@ -157,33 +157,43 @@ final class Worker {
         return claimed.count
     }
 
+    /// A run whose function version cannot be loaded fails at once with the reason (the same for Lua and http runs).
+    func failUnloadable(_ claim: ClaimedRun, _ error: Error, batch: Batch) {
+        batch.runs.append(RunRecord(id: claim.id, status: .failed, runAt: Date(), attempt: claim.attempt, output: nil,
+                                    error: .object(["message": .string("\(error)")]), endedAt: Date()))
+        batch.tally.recorded(function: claim.functionID, status: .failed, retry: false)
+    }
+
+    /// What every run passes before its code runs, Lua or http: the start rules (startRefusal records the refusal)
+    /// and its concurrency slot. False when the run is not to execute now (refused, or every slot busy: it stays
+    /// queued and is looked at again shortly).
+    func admit(_ claim: ClaimedRun, definition: WorkflowDefinition, batch: Batch, heldLocks: inout [(Int32, Int32)]) throws -> Bool {
+        if let refused = startRefusal(claim, definition: definition) {
+            batch.runs.append(refused)
+            batch.tally.recorded(function: claim.functionID, status: refused.status, retry: false)
+            logOutcome(claim, refused)
+            return false
+        }
+        if let key = claim.concurrencyKey, let limit = definition.concurrencyLimit {
+            guard let slot = try acquireSlot(batch.conn, key: key, limit: limit) else {
+                batch.runs.append(RunRecord(id: claim.id, status: .queued, runAt: Date().addingTimeInterval(0.2),
+                                            attempt: claim.attempt, output: nil, error: nil, endedAt: nil))
+                return false
+            }
+            heldLocks.append(slot)
+        }
+        return true
+    }
+
     private func execute(_ claim: ClaimedRun, memos: [String: StepMemo], batch: Batch, heldLocks: inout [(Int32, Int32)]) throws {
         if claim.version.hasPrefix(HTTPFunction.versionPrefix) { return try executeHTTP(claim, batch: batch, heldLocks: &heldLocks) }
         let wvm: WorkflowVM
         do {
             wvm = try cache.vm(function: claim.functionID, version: claim.version, conn: batch.conn)
         } catch {
-            let message = "\(error)"
-            batch.runs.append(RunRecord(id: claim.id, status: .failed, runAt: Date(), attempt: claim.attempt, output: nil,
-                                        error: .object(["message": .string(message)]), endedAt: Date()))
-            batch.tally.recorded(function: claim.functionID, status: .failed, retry: false)
-            return
+            return failUnloadable(claim, error, batch: batch)
         }
-        if let refused = startRefusal(claim, definition: wvm.definition) {
-            batch.runs.append(refused)
-            batch.tally.recorded(function: claim.functionID, status: refused.status, retry: false)
-            logOutcome(claim, refused)
-            return
-        }
-        if let key = claim.concurrencyKey, let limit = wvm.definition.concurrencyLimit {
-            guard let slot = try acquireSlot(batch.conn, key: key, limit: limit) else {
-                // Every slot is busy: leave the run queued and look again shortly.
-                batch.runs.append(RunRecord(id: claim.id, status: .queued, runAt: Date().addingTimeInterval(0.2),
-                                            attempt: claim.attempt, output: nil, error: nil, endedAt: nil))
-                return
-            }
-            heldLocks.append(slot)
-        }
+        guard try admit(claim, definition: wvm.definition, batch: batch, heldLocks: &heldLocks) else { return }
         let run = RunExecution(claim: claim, memos: memos)
         let context = RunContext(run: run, batch: batch, limits: settings.runLimits,
                                  runDeadline: Self.runDeadline(claim, definition: wvm.definition))
