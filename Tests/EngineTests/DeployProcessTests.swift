@@ -55,6 +55,8 @@ struct DeployProcessTests {
 
         (status, out) = try runCLI(["functions", "history", "a"] + common)
         #expect(out.contains(a1 ?? "?") && out.contains("(active)"))
+        (status, out) = try runCLI(["functions", "history", "nope"] + common)
+        #expect(status != 0 && out.contains("no function with id 'nope'"), "\(out)")
         (status, out) = try runCLI(["rollback", "a"] + common)
         #expect(status == 0 && out.contains("a: version \(a1 ?? "?") is active"), "\(out)")
         try h.send("test/v")
