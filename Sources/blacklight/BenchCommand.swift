@@ -22,29 +22,40 @@ struct ReloadBench: ParsableCommand {
     @Option(help: "Worker processes' listeners to swap.") var workers = 3
 
     func run() throws {
-        let (baseURL, cluster) = try project.database()
-        defer { cluster?.stop() }
-        try withScratchDatabase(baseURL) { url in
-            _ = try project.migrate(url)
-            var services = project.services
-            services.log.logLevel = .warning
+        try project.withScratchDatabase { url in
+            let services = project.quietServices
             try ReloadBenchmark.run(url: url, rounds: rounds, workers: workers, services: services) { print($0) }
         }
     }
 }
 
 /// Runs `body` against a fresh database next to `baseURL`, dropped afterwards.
-func withScratchDatabase(_ baseURL: String, _ body: (String) throws -> Void) throws {
-    let dbName = "blacklight_bench_\(getpid())"
-    let admin = try PGConnection(url: baseURL)
-    try admin.exec("CREATE DATABASE \(dbName)")  // name built from our pid only, never from input
-    defer {
-        _ = try? admin.exec("DROP DATABASE IF EXISTS \(dbName) WITH (FORCE)")
-        admin.close()
+extension ProjectOptions {
+    /// Runs a benchmark in a database of its own, migrated, on the configured server (or the embedded cluster, started
+    /// for it): created from our pid, dropped afterwards whatever happens.
+    func withScratchDatabase(_ body: (String) throws -> Void) throws {
+        let (baseURL, cluster) = try database()
+        defer { cluster?.stop() }
+        let dbName = "blacklight_bench_\(getpid())"
+        let admin = try PGConnection(url: baseURL)
+        try admin.exec("CREATE DATABASE \(dbName)")  // name built from our pid only, never from input
+        defer {
+            _ = try? admin.exec("DROP DATABASE IF EXISTS \(dbName) WITH (FORCE)")
+            admin.close()
+        }
+        guard var parts = URLComponents(string: baseURL) else { throw ValidationError("cannot parse the database URL") }
+        parts.path = "/" + dbName
+        let url = parts.string ?? baseURL
+        _ = try migrate(url)
+        try body(url)
     }
-    guard var parts = URLComponents(string: baseURL) else { throw ValidationError("cannot parse the database URL") }
-    parts.path = "/" + dbName
-    try body(parts.string ?? baseURL)
+
+    /// The host services with warnings and errors only, so a benchmark's figures are not lost among its log lines.
+    var quietServices: HostServices {
+        var services = self.services
+        services.log.logLevel = .warning
+        return services
+    }
 }
 
 /// `blacklight bench engine`: ingest rate, drain rate of one-step runs, and event-to-first-step latency
@@ -73,14 +84,10 @@ struct EngineBench: ParsableCommand {
         """
 
     func run() throws {
-        let (baseURL, cluster) = try project.database()
-        defer { cluster?.stop() }
-        try withScratchDatabase(baseURL) { url in try bench(url) }
+        try project.withScratchDatabase { url in try bench(url) }
     }
 
     private func bench(_ url: String) throws {
-        _ = try project.migrate(url)
-
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blacklight-bench-\(getpid())")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("scripts"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -16,18 +16,14 @@ struct FlowBench: ParsableCommand {
     @Option(help: "Events per ingest call (one transaction).") var perCall = 10
 
     func run() throws {
-        let (baseURL, cluster) = try project.database()
-        defer { cluster?.stop() }
-        try withScratchDatabase(baseURL) { url in
-            _ = try project.migrate(url)
+        try project.withScratchDatabase { url in
             var settings = FlowBenchmark.Settings()
             settings.rate = rate
             settings.seconds = seconds
             settings.workers = workers
             settings.senders = senders
             settings.perCall = perCall
-            var services = project.services
-            services.log.logLevel = .warning
+            let services = project.quietServices
             print("blacklight bench flow — flow control decided in PostgreSQL at ingest (0006, 0008)")
             try FlowBenchmark.run(url: url, settings: settings, services: services) { print($0) }
         }

@@ -41,12 +41,8 @@ struct HTTPFunctionsBench: ParsableCommand {
             guard app.isRunning, Date() < deadline else { throw ValidationError("the bench app did not start (needs python3 with flask and inngest)") }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        let (baseURL, cluster) = try project.database()
-        defer { cluster?.stop() }
-        try withScratchDatabase(baseURL) { url in
-            _ = try project.migrate(url)
-            var services = project.services
-            services.log.logLevel = .warning
+        try project.withScratchDatabase { url in
+            let services = project.quietServices
             print("steps per run: \(steps); workers in the throughput phase: \(workers)")
             try HTTPFunctionsBenchmark.run(url: url, settings: settings, services: services) { print($0) }
         }

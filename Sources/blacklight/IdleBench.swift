@@ -15,13 +15,10 @@ struct IdleBench: ParsableCommand {
     @Option(help: "Worker threads of the served process.") var workers = 2
 
     func run() throws {
-        let (baseURL, cluster) = try project.database()
-        defer { cluster?.stop() }
-        try withScratchDatabase(baseURL) { url in try bench(url) }
+        try project.withScratchDatabase { url in try bench(url) }
     }
 
     private func bench(_ url: String) throws {
-        _ = try project.migrate(url)
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("blacklight-bench-idle-\(getpid()).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: logFile) }

@@ -18,12 +18,8 @@ struct MatchingBench: ParsableCommand {
     func run() throws {
         guard let dir = ONetData.locate(from: project.root) else { throw ValidationError("the data/ folder (O*NET, SkillSpan) was not found next to the project or the executable (set BLACKLIGHT_DATA_DIR)") }
         let data = try ONetData.load(dir)
-        let (baseURL, cluster) = try project.database()
-        defer { cluster?.stop() }
-        try withScratchDatabase(baseURL) { url in
-            _ = try project.migrate(url)
-            var services = project.services
-            services.log.logLevel = .warning
+        try project.withScratchDatabase { url in
+            let services = project.quietServices
             let loaded = ScriptDirectory(root: project.root).load(services: services)
             guard loaded.errors.isEmpty else { throw ValidationError("scripts failed to load: \(loaded.errors)") }
             let conn = try PGConnection(url: url)

@@ -21,17 +21,13 @@ struct MetricsBench: ParsableCommand {
     @Option(help: "Scrapes to time.") var scrapes = 200
 
     func run() throws {
-        let (baseURL, cluster) = try project.database()
-        defer { cluster?.stop() }
-        try withScratchDatabase(baseURL) { url in try bench(url) }
+        try project.withScratchDatabase { url in try bench(url) }
     }
 
     private func bench(_ url: String) throws {
-        _ = try project.migrate(url)
         let conn = try PGConnection(url: url)
         defer { conn.close() }
-        var services = project.services
-        services.log.logLevel = .warning
+        let services = project.quietServices
         let version = try PruneBenchmark.register(url: url, conn: conn, services: services)
         var settings = PruneBenchmark.Settings()
         settings.runs = runs

@@ -13,16 +13,12 @@ struct PruneBench: ParsableCommand {
     @Option(help: "Single-event ingests per second during the prune.") var rate = 200
 
     func run() throws {
-        let (baseURL, cluster) = try project.database()
-        defer { cluster?.stop() }
-        try withScratchDatabase(baseURL) { url in
-            _ = try project.migrate(url)
+        try project.withScratchDatabase { url in
             var settings = PruneBenchmark.Settings()
             settings.runs = runs
             settings.stepsPerRun = stepsPerRun
             settings.ingestRate = rate
-            var services = project.services
-            services.log.logLevel = .warning
+            let services = project.quietServices
             print("blacklight bench prune — chunks of \(Pruner().runChunk) runs / \(Pruner().rowChunk) rows, one transaction each")
             try PruneBenchmark.run(url: url, settings: settings, services: services) { print($0) }
         }

@@ -16,18 +16,14 @@ struct ReplayBench: ParsableCommand {
     @Option(help: "Worker threads.") var workers = 2
 
     func run() throws {
-        let (baseURL, cluster) = try project.database()
-        defer { cluster?.stop() }
-        try withScratchDatabase(baseURL) { url in
-            _ = try project.migrate(url)
+        try project.withScratchDatabase { url in
             var settings = ReplayBenchmark.Settings()
             settings.runs = runs
             settings.rate = rate
             settings.unpaced = unpaced
             settings.eventRate = eventRate
             settings.workers = workers
-            var services = project.services
-            services.log.logLevel = .warning
+            let services = project.quietServices
             print("blacklight bench replay — BulkRuns.replay in chunks of \(BulkRuns().chunk) runs")
             try ReplayBenchmark.run(url: url, settings: settings, services: services) { print($0) }
         }
