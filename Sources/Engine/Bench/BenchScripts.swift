@@ -25,3 +25,17 @@ enum BenchScripts {
         return version
     }
 }
+
+extension EngineProcess {
+    /// Workers only (no scheduler), as the benchmarks run them beside their load; started, to be stopped by the caller.
+    static func startedForBench(url: String, workers: Int, batchSize: Int, services: HostServices) -> EngineProcess {
+        var options = EngineProcess.Options()
+        options.workers = workers
+        options.scheduler = false
+        options.worker.batchSize = batchSize
+        options.services = services
+        let engine = EngineProcess(url: url, options: options)
+        engine.start()
+        return engine
+    }
+}

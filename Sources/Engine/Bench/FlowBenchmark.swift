@@ -57,13 +57,8 @@ public enum FlowBenchmark {
         let conn = try PGConnection(url: url)
         defer { conn.close() }
         try BenchScripts.activate(scripts, label: "flow", conn: conn, services: services)
-        var options = EngineProcess.Options()
-        options.workers = settings.workers
-        options.scheduler = false
-        options.worker.batchSize = settings.batchSize
-        options.services = services
-        let engine = EngineProcess(url: url, options: options)
-        engine.start()
+        let engine = EngineProcess.startedForBench(url: url, workers: settings.workers, batchSize: settings.batchSize,
+                                                   services: services)
         defer { engine.stop() }
         log("engine: \(settings.workers) workers, claim batch \(settings.batchSize); \(settings.rate) events/s for \(Int(settings.seconds)) s "
             + "per declaration, \(settings.perCall) event(s) per transaction on \(settings.senders) connections")

@@ -62,13 +62,8 @@ public enum ReplayBenchmark {
         try conn.execScript("VACUUM ANALYZE blacklight.runs, blacklight.events")
         log(String(format: "history: %d failed runs of bench-replayed, built in %.1f s", settings.runs, Date().timeIntervalSince(built)))
 
-        var options = EngineProcess.Options()
-        options.workers = settings.workers
-        options.scheduler = false
-        options.worker.batchSize = settings.batchSize
-        options.services = services
-        let engine = EngineProcess(url: url, options: options)
-        engine.start()
+        let engine = EngineProcess.startedForBench(url: url, workers: settings.workers, batchSize: settings.batchSize,
+                                                   services: services)
         defer { engine.stop() }
         log("engine: \(settings.workers) workers, claim batch \(settings.batchSize); other events: \(settings.eventRate)/s, one per transaction")
 
