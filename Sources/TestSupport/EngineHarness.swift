@@ -120,6 +120,32 @@ public final class Harness {
         try conn.query(sql, params).rows.first?[0] ?? .null
     }
 
+    /// Ends every sleep now, as if its time had come: tests sleep for an hour, so a slow machine never wakes a
+    /// run before the test means it to.
+    public func wakeSleepingRuns() throws {
+        try conn.exec("""
+            WITH s AS (
+                UPDATE blacklight.steps SET wake_at = now() - interval '1 millisecond'
+                WHERE status = 'sleeping' AND run_id IN (SELECT id FROM blacklight.runs WHERE status = 'sleeping')
+            )
+            UPDATE blacklight.runs SET run_at = now() - interval '1 millisecond' WHERE status = 'sleeping'
+            """)
+    }
+
+    /// Waits until `processes` cron schedulers (each process's own connection) have each started reading the
+    /// schedules after this call: every one of them has then seen the ticks fired before it, so a tick that
+    /// none fired twice by then is fired once. Read from each backend's last statement in `pg_stat_activity`.
+    public func waitForSchedulers(_ processes: Int, timeout: Double = 60) throws {
+        let since = try scalar("SELECT clock_timestamp()").dateValue ?? Date()
+        try Poll.until("\(processes) schedulers to read the schedules again", timeout: timeout) {
+            try scalar("""
+                SELECT count(*) FROM pg_stat_activity
+                WHERE datname = current_database() AND query_start > $1
+                  AND query LIKE 'SELECT id, function_id, expression, timezone, jitter,%FROM blacklight.schedules%'
+                """, [.timestamp(since)]).intValue ?? 0 >= Int64(processes)
+        }
+    }
+
     /// The built `blacklight` executable next to the test bundle.
     public static var executable: URL {
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()

@@ -48,10 +48,11 @@ struct HTTPBench: ParsableCommand {
                 boundPort = p
                 ready.signal()
             })
-            let task = Task.detached { do { try await app.run() } catch { bound.set(error); ready.signal() } }
+            let server = RunningServer(app, logger: options.logger)
+            Task.detached { do { try await server.wait() } catch { bound.set(error); ready.signal() } }
             ready.wait()
             if let error = bound.value { throw error }
-            cleanup.append { task.cancel(); Thread.sleep(forTimeInterval: 0.3) }
+            cleanup.append { server.stopBlocking() }
             (host, port) = ("127.0.0.1", boundPort)
         }
         print("blacklight bench http — \(connections) connections, \(Int(seconds)) s per phase, http://\(host):\(port)/e/bench")

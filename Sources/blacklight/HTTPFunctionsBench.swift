@@ -26,7 +26,7 @@ struct HTTPFunctionsBench: ParsableCommand {
         settings.runs = runs
         settings.steps = steps
         settings.workers = workers
-        settings.appPort = try PortPicker.freePort()
+        settings.appPort = try PortPicker.forChildProcess()
         let app = Process()
         app.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         app.arguments = ["python3", script.path, "\(settings.appPort)"]

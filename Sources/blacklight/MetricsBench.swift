@@ -59,9 +59,10 @@ struct MetricsBench: ParsableCommand {
             boundPort = p
             ready.signal()
         })
-        let task = Task.detached { do { try await app.run() } catch { failure.set(error); ready.signal() } }
+        let server = RunningServer(app, logger: options.logger)
+        Task.detached { do { try await server.wait() } catch { failure.set(error); ready.signal() } }
         ready.wait()
-        defer { task.cancel(); Thread.sleep(forTimeInterval: 0.3) }
+        defer { server.stopBlocking() }
         if let error = failure.value { throw error }
 
         let client = try LoadClient(host: "127.0.0.1", port: boundPort)

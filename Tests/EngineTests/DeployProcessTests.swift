@@ -10,12 +10,7 @@ struct DeployProcessTests {
     typealias Child = ProcessTests.Child
 
     func waitFor(_ timeout: Double, _ condition: () throws -> Bool) throws -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return try condition()
+        try Poll.holds(within: timeout, condition)
     }
 
     func runCLI(_ args: [String]) throws -> (Int32, String) {
@@ -120,7 +115,8 @@ struct DeployProcessTests {
             let args = ["serve", "--database-url", h.url, "--dir", h.root.path, "--workers", "1", "--port", "0"]
             let p1 = try Child(args, env: ["INNGEST_DEV": "1"]), p2 = try Child(args, env: ["INNGEST_DEV": "1"])
             #expect(try waitFor(20) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE function_id = 'rescrape' AND status = 'completed'").intValue ?? 0 >= Int64(round) })
-            Thread.sleep(forTimeInterval: 1.2)
+            // Each scheduler has had its chance at the tick the first one fired (a second fire would come now).
+            try h.waitForSchedulers(2)
             p1.terminate()
             p2.terminate()
             let events = try h.scalar("SELECT count(*) FROM blacklight.events WHERE name = 'roles/rescrape'").intValue ?? 0

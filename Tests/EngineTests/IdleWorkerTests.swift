@@ -76,11 +76,6 @@ struct IdleWorkerTests {
     }
 
     func waitFor(_ timeout: Double = 20, _ condition: () throws -> Bool) throws -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        return try condition()
+        try Poll.holds(within: timeout, condition)
     }
 }

@@ -34,12 +34,7 @@ struct ProcessTests {
     }
 
     func wait(_ timeout: Double, _ condition: () throws -> Bool) throws -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return try condition()
+        try Poll.holds(within: timeout, condition)
     }
 
     @Test("a worker SIGKILLed mid-step loses nothing: the run completes, memoized steps are not re-run, each effect applies once")
@@ -175,7 +170,9 @@ struct ProcessTests {
         defer { procs.forEach { $0.terminate() } }
         let fired = try wait(20) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'").intValue ?? 0 >= 1 }
         #expect(fired)
-        Thread.sleep(forTimeInterval: 1.5)
+        // Each scheduler has had its chance at the tick the first one fired (a second fire would come now).
+        try h.waitForSchedulers(3)
+        procs.forEach { $0.terminate() }  // a tick they were in the middle of ends before the count
         let runs = try h.runs(function: "every-minute")
         // Within the same minute exactly one run; if the minute turned meanwhile, one more for the new tick.
         let ticks = runs.compactMap { h.output($0)?.stringValue }

@@ -26,12 +26,7 @@ struct ReloadTests {
     }
 
     func waitFor(_ timeout: Double, _ condition: () throws -> Bool) throws -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        return try condition()
+        try Poll.holds(within: timeout, condition)
     }
 
     /// Starts a watcher on the harness's project; returns the stop flag.
@@ -39,8 +34,9 @@ struct ReloadTests {
         let reloader = ScriptReloader(directory: ScriptDirectory(root: h.root), url: h.url, services: h.services)
         try reloader.reload()
         let stop = StopFlag()
-        Thread.detachNewThread { reloader.watch(stop: stop) }
-        Thread.sleep(forTimeInterval: 0.1)
+        let watching = DispatchSemaphore(value: 0)
+        Thread.detachNewThread { reloader.watch(stop: stop, onWatching: { watching.signal() }) }
+        if watching.wait(timeout: .now() + 60) == .timedOut { throw PollTimeout(what: "the watcher to watch the folders", seconds: 60) }
         return stop
     }
 
@@ -50,11 +46,13 @@ struct ReloadTests {
         let stop = try watch(h)
         defer { stop.stop() }
         let v1 = try activeVersion(h, "v")
-        try h.send("test/v", ["pause": 0.3])
+        // A sleep long enough never to end by itself; the test wakes the run once the new version is live.
+        try h.send("test/v", ["pause": 3600])
         try h.drain()
         #expect(try h.onlyRun("v")["status"].stringValue == "sleeping")
         try h.write(script: "v.lua", Self.script("v", output: "'two'"))
         #expect(try waitFor(5) { try activeVersion(h, "v") != v1 })
+        try h.wakeSleepingRuns()
         try h.send("test/v")
         try h.drain(until: 5) { try h.runs(function: "v").allSatisfy { $0["status"].stringValue == "completed" } }
         #expect(try h.runs(function: "v").map { h.output($0) } == ["one", "two"])

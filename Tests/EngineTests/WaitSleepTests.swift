@@ -65,10 +65,12 @@ struct WaitSleepTests {
     func waitSeesEarlierEvent() throws {
         let h = try Harness(scripts: ["w.lua": Self.waiter])
         try h.load()
-        try h.send("test/start", ["candidate_id": 9, "pause": 0.3])
+        // A sleep that never ends by itself: the test wakes the run once the event is in.
+        try h.send("test/start", ["candidate_id": 9, "pause": 3600])
         try h.drain()
         #expect(try h.onlyRun("waiter")["status"].stringValue == "sleeping")
         try h.send("test/approved", ["candidate_id": 9, "by": "early bird"])
+        try h.wakeSleepingRuns()
         try h.drain(until: 5) { try h.onlyRun("waiter")["status"].stringValue == "completed" }
         #expect(h.output(try h.onlyRun("waiter")) == "approved by early bird")
     }

@@ -95,9 +95,8 @@ struct DatabaseFaultTests {
 
         cluster.stop()
         for _ in 0..<3 {
-            let started = Date()
+            // The request's own timeout is the bound against a hang (it throws).
             let refused = try BlockingHTTP.request("POST", port: port, "/e/k", body: #"{"name":"fault/effect","data":{"k":2}}"#)
-            #expect(Date().timeIntervalSince(started) < 5, "no hang")
             #expect(refused.status == 503)
             #expect(refused.headers["retry-after"] == "1")
             #expect(refused.json == ["ids": [], "status": 503, "error": "the database is unavailable; retry later"])

@@ -1,5 +1,6 @@
 import BlacklightCore
 import Foundation
+import PGStore
 import TestSupport
 
 /// The Flask app of InngestApp/app.py (Flask and the `inngest` SDK from PyPI) as a child process on a free loopback
@@ -15,14 +16,14 @@ final class FlaskApp: @unchecked Sendable {
 
     /// `signingKey` nil: the SDK's dev mode (INNGEST_DEV=1), as against `blacklight dev`.
     init(base: String, signingKey: String?, eventKey: String?, root: URL, counters: URL? = nil,
-         port: Int = ServeProcessTests.freePort()) throws {
-        self.port = port
-        self.counters = counters ?? root.appendingPathComponent("counters-\(port)")
+         port: Int? = nil) throws {
+        self.port = try port ?? PortPicker.forChildProcess()
+        self.counters = counters ?? root.appendingPathComponent("counters-\(self.port)")
         try FileManager.default.createDirectory(at: self.counters, withIntermediateDirectories: true)
-        logFile = root.appendingPathComponent("flask-\(port).log")
+        logFile = root.appendingPathComponent("flask-\(self.port).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script.path, "\(port)"]
+        process.arguments = ["python3", Self.script.path, "\(self.port)"]
         var env = ProcessInfo.processInfo.environment
         for k in ["INNGEST_DEV", "INNGEST_SIGNING_KEY", "INNGEST_EVENT_KEY", "INNGEST_API_BASE_URL", "INNGEST_EVENT_API_BASE_URL"] {
             env.removeValue(forKey: k)

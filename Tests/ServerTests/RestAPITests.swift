@@ -111,7 +111,7 @@ struct RestAPITests {
     }
 
     @Test func cancelStopsARunAndAWorkerNeverResumesIt() async throws {
-        let h = try await ServerHarness.start(scripts: ["slow.lua": Scripts.slow], engine: true)
+        let h = try await ServerHarness.start(scripts: ["slow.lua": Scripts.slow, "greet.lua": Scripts.greet], engine: true)
         defer { Task { await h.stop() } }
         let e = try await h.post("/e/k", #"{"name":"test/slow"}"#)
         let eventID = try #require(e.json["ids"]?[0]?.stringValue)
@@ -121,7 +121,9 @@ struct RestAPITests {
         #expect(c.status == 200)
         #expect(c.json["status"]?.stringValue == "cancelled")
         try h.conn.exec("UPDATE blacklight.runs SET run_at = now() WHERE id = $1", [.text(runID)])
-        try await Task.sleep(nanoseconds: 400_000_000)
+        // A run queued after it and completed shows the worker has claimed past the cancelled run's due time.
+        let later = try #require(try await h.post("/e/k", #"{"name":"test/greet","data":{"name":"x"}}"#).json["ids"]?[0]?.stringValue)
+        #expect(try await h.waitUntil { try h.count("SELECT count(*) FROM blacklight.runs WHERE event_id = $1 AND status = 'completed'", [.text(later)]) == 1 })
         #expect(try h.conn.query("SELECT status FROM blacklight.runs WHERE id = $1", [.text(runID)]).scalar.stringValue == "cancelled")
         #expect(try await h.post("/api/runs/\(runID)/cancel").status == 409)
         #expect(try await h.post("/api/runs/NOPE/cancel").status == 404)

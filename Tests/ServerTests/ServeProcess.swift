@@ -1,4 +1,5 @@
 import Foundation
+import PGStore
 import TestSupport
 
 /// A real `blacklight serve` (or `worker`) process on a loopback port; its log goes to a file next to the project
@@ -9,14 +10,14 @@ final class ServeProcess {
     let logFile: URL
 
     /// `command: "worker"` runs workers only (no HTTP server; `port` is then unused).
-    init(databaseURL: String, root: URL, port: Int = ServeProcessTests.freePort(), command: String = "serve", extra: [String] = [],
+    init(databaseURL: String, root: URL, port: Int? = nil, command: String = "serve", extra: [String] = [],
          environment: [String: String] = [:]) throws {
-        self.port = port
-        logFile = root.appendingPathComponent("serve-\(port)-\(UUID().uuidString.prefix(4)).log")
+        self.port = try port ?? PortPicker.forChildProcess()
+        logFile = root.appendingPathComponent("serve-\(self.port)-\(UUID().uuidString.prefix(4)).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = ServeProcessTests.executable
         process.arguments = (command == "serve"
-            ? ["serve", "--dir", root.path, "--database-url", databaseURL, "--port", "\(port)", "--host", "127.0.0.1", "--workers", "1"]
+            ? ["serve", "--dir", root.path, "--database-url", databaseURL, "--port", "\(self.port)", "--host", "127.0.0.1", "--workers", "1"]
             : [command, "--dir", root.path, "--database-url", databaseURL, "--workers", "1"]) + extra
         var env = ProcessInfo.processInfo.environment
         env["BLACKLIGHT_RETRY_BASE_DELAY"] = "0.05"

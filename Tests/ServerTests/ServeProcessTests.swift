@@ -22,18 +22,6 @@ struct ServeProcessTests {
     }
 
     /// A port that was free a moment ago (bind to 0, read it, close).
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-
     func call(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:]) async throws -> (Int, JSONValue) {
         var req = URLRequest(url: URL(string: url)!)
         req.httpMethod = method
@@ -71,7 +59,7 @@ struct ServeProcessTests {
         try FileManager.default.createDirectory(at: root.appendingPathComponent("scripts"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         try Scripts.greet.write(to: root.appendingPathComponent("scripts/greet.lua"), atomically: true, encoding: .utf8)
-        let port = Self.freePort()
+        let port = try PortPicker.forChildProcess()
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = ["serve", "--dir", root.path, "--database-url", url, "--port", "\(port)", "--host", "127.0.0.1", "--workers", "1"]
@@ -84,28 +72,18 @@ struct ServeProcessTests {
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         let base = "http://127.0.0.1:\(port)"
-        var up = false
-        for _ in 0..<200 {
-            if let (status, _) = try? await call("GET", base + "/health"), status == 200 { up = true; break }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
-        #expect(up)
+        try await Poll.suspendingUntil("serve to answer /health") { (try? await call("GET", base + "/health"))?.0 == 200 }
         #expect(try await call("POST", base + "/e/wrong", body: #"{"name":"test/greet"}"#).0 == 401)
         let (status, sent) = try await call("POST", base + "/e/ek-2", body: #"{"name":"test/greet","data":{"name":"s"}}"#)
         #expect(status == 200)
         let eventID = try #require(sent["ids"]?[0]?.stringValue)
         #expect(try await call("GET", base + "/api/events/\(eventID)").0 == 401)
-        var completed = false
-        for _ in 0..<200 {
+        #expect(try await Poll.suspendingHolds {
             let (_, event) = try await call("GET", base + "/api/events/\(eventID)", headers: ["authorization": "Bearer sk-1"])
-            if event["runs"]?[0]?["status"]?.stringValue == "completed" { completed = true; break }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
-        #expect(completed)
+            return event["runs"]?[0]?["status"]?.stringValue == "completed"
+        })
         kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(15)
-        while process.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
-        #expect(!process.isRunning)
+        #expect(await Poll.suspendingHolds { !process.isRunning })
         #expect(process.terminationStatus == 0)
     }
 }

@@ -19,7 +19,7 @@ final class ServerHarness: @unchecked Sendable {
     let conn: PGConnection
     let root: URL
     let port: Int
-    private let task: Task<Void, Error>
+    private let server: RunningServer
 
     var base: String { "http://127.0.0.1:\(port)" }
 
@@ -58,27 +58,25 @@ final class ServerHarness: @unchecked Sendable {
         let (stream, cont) = AsyncStream<Int>.makeStream()
         let app = BlacklightServer.buildApplication(databaseURL: url, options: options, services: extra,
                                                     onServerRunning: { port in cont.yield(port) })
-        let task = Task {
-            defer { cont.finish() }  // a server that fails to start must not leave the test waiting
-            try await app.run()
-        }
+        let server = RunningServer(app, logger: options.logger)
+        // A server that fails to start must not leave the test waiting for its port.
+        Task { _ = try? await server.wait(); cont.finish() }
         var port = 0
         for await p in stream { port = p; break }
-        if port == 0 { _ = try await task.value; throw CancellationError() }
-        return ServerHarness(url: url, conn: conn, root: root, port: port, task: task)
+        if port == 0 { try await server.wait(); throw CancellationError() }
+        return ServerHarness(url: url, conn: conn, root: root, port: port, server: server)
     }
 
-    private init(url: String, conn: PGConnection, root: URL, port: Int, task: Task<Void, Error>) {
+    private init(url: String, conn: PGConnection, root: URL, port: Int, server: RunningServer) {
         self.url = url
         self.conn = conn
         self.root = root
         self.port = port
-        self.task = task
+        self.server = server
     }
 
     func stop() async {
-        task.cancel()
-        _ = try? await task.value
+        await server.stop()
         conn.close()
         try? FileManager.default.removeItem(at: root)
     }
@@ -118,12 +116,7 @@ final class ServerHarness: @unchecked Sendable {
 
     /// Polls until `condition` holds (runs executed by the server's workers).
     func waitUntil(_ timeout: Double = 20, _ condition: () throws -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return true }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
-        return try condition()
+        try await Poll.suspendingHolds(within: timeout, condition)
     }
 }
 

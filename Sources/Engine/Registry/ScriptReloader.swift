@@ -52,13 +52,13 @@ public final class ScriptReloader: @unchecked Sendable {
     }
 
     /// Watches scripts/ and plugins/ until `stop`, reloading after each quiet burst of edits.
-    public func watch(stop: StopFlag) {
+    public func watch(stop: StopFlag, onWatching: () -> Void = {}) {
         let watcher = ScriptWatcher(
             folders: [directory.root.appendingPathComponent(directory.scriptsFolder),
                       directory.root.appendingPathComponent(directory.pluginsFolder)],
             log: services.log)
         services.log.info("watching \(directory.scriptsFolder)/ and \(directory.pluginsFolder)/ for changes")
-        watcher.run(stop: stop) {
+        watcher.run(stop: stop, onWatching: onWatching) {
             do {
                 try reload()
             } catch {

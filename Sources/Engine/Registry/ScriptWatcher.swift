@@ -19,7 +19,8 @@ public final class ScriptWatcher: @unchecked Sendable {
     }
 
     /// Runs until `stop`; calls `onChange` on this thread after each quiet burst of changes.
-    public func run(stop: StopFlag, onChange: () -> Void) {
+    /// `onWatching` is called once the folders are watched: an edit after it is seen.
+    public func run(stop: StopFlag, onWatching: () -> Void = {}, onChange: () -> Void) {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else {
             log.error("file watching is unavailable (inotify_init1 failed: errno \(errno)); edits need `blacklight deploy`")
@@ -33,6 +34,7 @@ public final class ScriptWatcher: @unchecked Sendable {
                 log.error("cannot watch \(folder.path) (errno \(errno))")
             }
         }
+        onWatching()
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var pendingSince: Date?
         while !stop.isStopped {

@@ -198,7 +198,7 @@ public final class EmbeddedCluster: Sendable {
     private func choosePort(avoidStored: Bool) throws(PGError) -> Int {
         if let requestedPort { return requestedPort }
         if !avoidStored, let stored = Self.readPort(portFile), PortPicker.isFree(stored) { return stored }
-        return try PortPicker.freePort()
+        return try PortPicker.forChildProcess()
     }
 
     /// The `-o` string pg_ctl hands to /bin/sh when it execs postgres, so paths are single-quoted.

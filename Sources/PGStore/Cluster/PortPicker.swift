@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -16,12 +17,36 @@ public enum PortPicker {
         bound(port: port) != nil
     }
 
-    /// A port the kernel considers free right now.
-    public static func freePort() throws(PGError) -> Int {
-        guard let port = bound(port: 0) else {
-            throw PGError(code: .clusterSetup, message: "cannot find a free TCP port on 127.0.0.1: \(errnoText())")
+    /// A free port for a child process that binds it later (a `blacklight serve`, a Flask app).
+    ///
+    /// `freePort()` is the kernel's answer to a bind to port 0, and the kernel may hand the same port to the next
+    /// bind to 0 (an in-process server, another test's cluster) before the child binds it: a test once talked to
+    /// another test's server that way. These ports come from below the kernel's ephemeral range, which binds to
+    /// port 0 never use, walked from a start that differs per process so that processes running side by side do not
+    /// try the same ports in the same order.
+    public static func forChildProcess() throws(PGError) -> Int {
+        let ephemeralLow = ephemeralRangeStart()
+        let low = 20_000, high = max(low + 1_000, min(ephemeralLow, 32_768))
+        for _ in 0..<(high - low) {
+            let port = childPorts.withLock { next -> Int in
+                if next == 0 { next = low + Int(getpid() % Int32(high - low)) }
+                let port = next
+                next = next + 1 >= high ? low : next + 1
+                return port
+            }
+            if isFree(port) { return port }
         }
-        return port
+        throw PGError(code: .clusterSetup, message: "no free TCP port on 127.0.0.1 between \(low) and \(high)")
+    }
+
+    private static let childPorts = Mutex(0)
+
+    /// The low end of /proc/sys/net/ipv4/ip_local_port_range (Linux's default, 32768, where it cannot be read).
+    private static func ephemeralRangeStart() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8),
+              let first = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first,
+              let low = Int(first) else { return 32_768 }
+        return low
     }
 
     /// Binds a socket to 127.0.0.1:port, returns the bound port and closes it again.

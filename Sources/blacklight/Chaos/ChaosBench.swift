@@ -48,7 +48,7 @@ struct ChaosBench: ParsableCommand {
             try source.write(to: dir.appendingPathComponent("scripts/\(name)"), atomically: true, encoding: .utf8)
         }
 
-        let port = try PortPicker.freePort()
+        let port = try PortPicker.forChildProcess()
         let common = ["--dir", dir.path, "--database-url", url, "--lease-seconds", "\(leaseSeconds)"]
         let serve = ChaosChild(["serve", "--port", "\(port)", "--host", "127.0.0.1", "--workers", "1"] + common,
                                logFile: dir.appendingPathComponent("serve.log"))
