@@ -23,7 +23,7 @@ struct BulkAPITests {
         let events = (0..<4).map { #"{"name":"test/fails","data":{"n":\#($0)}}"# } + Array(repeating: #"{"name":"test/slow"}"#, count: 3)
             + Array(repeating: #"{"name":"test/greet"}"#, count: 2)
         _ = try await h.post("/e/k", "[" + events.joined(separator: ",") + "]")
-        try Poll.until("the seeded runs to settle") {
+        try await Poll.suspendingUntil("the seeded runs to settle") {
             try h.count("SELECT count(*) FROM blacklight.runs WHERE status = 'failed'") == 4
                 && h.count("SELECT count(*) FROM blacklight.runs WHERE status = 'sleeping'") == 3
                 && h.count("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'") == 2
@@ -55,7 +55,7 @@ struct BulkAPITests {
         #expect(done.status == 200)
         #expect(done.json["count"] == 4)
         #expect(done.json["spread_seconds"]?.doubleValue == 0.03)
-        try Poll.until("the replayed runs to fail again") { try statuses(h)["fails:failed"] == 8 }
+        try await Poll.suspendingUntil("the replayed runs to fail again") { try statuses(h)["fails:failed"] == 8 }
         #expect(try statuses(h) == ["fails:failed": 8, "slow:sleeping": 3, "greet:completed": 2])
         #expect(try h.count("""
             SELECT count(DISTINCT event_id) FROM blacklight.runs WHERE function_id = 'fails'
@@ -91,7 +91,7 @@ struct BulkAPITests {
             ("/api/runs/cancel", "{}", "name at least one filter (function, status, event, event_id, since, until); "
                 + "a bulk action never takes every run by default"),
             ("/api/runs/cancel", #"{"functon":"greet"}"#,
-             "unknown field 'functon': use dry_run, event, event_id, function, rate, since, status, until"),
+             "unknown field 'functon': use dry_run, event, event_id, event_name, function, function_id, rate, since, status, until"),
             ("/api/runs/replay", #"{"function":"greet","rate":-1}"#,
              "'rate' must be a positive number of runs per second, \"spare\" (the default: as fast as the workers have room beside new events), or 0 for no pacing"),
             ("/api/runs/replay", #"{"function":"greet","dry_run":"yes"}"#, "'dry_run' must be true or false"),
@@ -102,6 +102,12 @@ struct BulkAPITests {
             #expect(r.status == 400, "\(body)")
             #expect(r.json["error"]?.stringValue == message)
         }
+        // The run's own field names are accepted for the same filters; two names for one filter must agree.
+        let aliased = try await h.post("/api/runs/cancel", #"{"function_id":"greet","event_name":"test/greet","dry_run":true}"#)
+        #expect(aliased.status == 200 && aliased.json["count"] == 0, "\(aliased.text)")
+        let clash = try await h.post("/api/runs/cancel", #"{"function":"greet","function_id":"other"}"#)
+        #expect(clash.status == 400)
+        #expect(clash.json["error"]?.stringValue == "'function' and 'function_id' name the same filter and differ")
         #expect(try await h.get("/api/runs?status=done").json["error"]?.stringValue
             == "unknown status 'done': use one of queued, running, sleeping, waiting, completed, failed, cancelled")
     }
@@ -115,12 +121,12 @@ struct BulkAPITests {
         #expect(try await h.get("/api/functions/greet").json["paused"] == true)
         let sent = try await h.post("/e/k", #"{"name":"test/greet","data":{"name":"p"}}"#)
         let eventID = try #require(sent.json["ids"]?[0]?.stringValue)
-        try Poll.until("the event's run to exist") {
+        try await Poll.suspendingUntil("the event's run to exist") {
             try h.count("SELECT count(*) FROM blacklight.runs WHERE event_id = $1", [.text(eventID)]) == 1
         }
         let runID = try #require(try h.conn.query("SELECT id FROM blacklight.runs WHERE event_id = $1", [.text(eventID)]).scalar.stringValue)
         // The worker keeps polling; the run is parked by its claim, never started.
-        try Poll.until("the claim to park the run") {
+        try await Poll.suspendingUntil("the claim to park the run") {
             try h.count("SELECT count(*) FROM blacklight.runs WHERE id = $1 AND run_at = 'infinity'", [.text(runID)]) == 1
         }
         #expect(try h.count("SELECT count(*) FROM blacklight.runs WHERE id = $1 AND status = 'queued' AND started_at IS NULL",
@@ -135,7 +141,7 @@ struct BulkAPITests {
 
         let resumed = try await h.post("/api/functions/greet/resume")
         #expect(resumed.json == ["id": "greet", "paused": false, "changed": true, "runs_resumed": 1])
-        try Poll.until("the run to complete after the resume") {
+        try await Poll.suspendingUntil("the run to complete after the resume") {
             try h.count("SELECT count(*) FROM blacklight.runs WHERE id = $1 AND status = 'completed'", [.text(runID)]) == 1
         }
         #expect(try await h.get("/api/runs/\(runID)").json["waiting_for"] == .null)
@@ -161,7 +167,7 @@ struct BulkAPITests {
         #expect(result["nothing_left"] == "No runs to cancel.")
         #expect(result["paused_row"] == "true")
         #expect(result["paused_run_shown"] == "paused")
-        try Poll.until("the replayed runs to fail again") {
+        try await Poll.suspendingUntil("the replayed runs to fail again") {
             try h.count("SELECT count(*) FROM blacklight.runs WHERE function_id = 'fails' AND status = 'failed'") == 8
         }
         #expect(try statuses(h)["slow:cancelled"] == 3)

@@ -54,7 +54,7 @@ struct FlowControlAPITests {
         let ids = (sent.json["ids"]?.arrayValue ?? []).compactMap(\.stringValue)
         try #require(ids.count == 7, "\(sent.status) \(sent.text)")
         // The first throttled run starts at once; the second waits an hour for its slot.
-        try Poll.until("the runs that may start to complete") {
+        try await Poll.suspendingUntil("the runs that may start to complete") {
             try h.count("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'") == 2
         }
         func reason(_ function: String) async throws -> JSONValue? {

@@ -12,7 +12,11 @@ struct BulkRoutes: Sendable {
 
     /// The body's fields; anything else is refused by name, so a misspelt filter cannot widen an action to
     /// every run.
-    static let fields: Set<String> = ["function", "status", "event", "event_id", "since", "until", "dry_run", "rate"]
+    static let fields = Set(["function", "status", "event", "event_id", "since", "until", "dry_run", "rate"])
+        .union(aliases.keys)
+
+    /// Other names a client may use for a filter: the run's own field names in `GET /api/runs`' answer.
+    static let aliases = ["function_id": "function", "event_name": "event"]
 
     func register<Context: RequestContext>(on api: RouterGroup<Context>) {
         api.post("runs/cancel") { request, _ in try await self.bulk(request, replay: false) }
@@ -73,6 +77,15 @@ struct BulkRoutes: Sendable {
     /// be a list; `since`/`until` may be numbers (milliseconds since 1970).
     static func filter(from request: Request, body: JSONValue) throws -> RunFilter {
         func text(_ name: String) throws -> String? {
+            let names = [name] + aliases.filter { $0.value == name }.map(\.key)
+            let given = try names.compactMap { try one($0) }
+            guard let first = given.first else { return nil }
+            if given.contains(where: { $0 != first }) {
+                throw APIError.badRequest("'\(names.joined(separator: "' and '"))' name the same filter and differ")
+            }
+            return first
+        }
+        func one(_ name: String) throws -> String? {
             guard let v = body[name], !v.isNull else { return request.query(name) }
             switch v {
             case .string(let s): return s
