@@ -15,9 +15,8 @@ struct DeployProcessTests {
 
     func runCLI(_ args: [String]) throws -> (Int32, String) {
         let c = try Child(args)
-        let data = c.output.fileHandleForReading.readDataToEndOfFile()
-        c.process.waitUntilExit()
-        return (c.process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let status = c.waitUntilExit()
+        return (status, c.output)
     }
 
     @Test("deploy of a set with one bad bundle activates none; a good set activates all in one go; rollback restores")

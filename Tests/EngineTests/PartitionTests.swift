@@ -272,29 +272,22 @@ final class Partition {
 
     /// A child process whose output goes to a file (a pipe nobody reads would block a worker that logs a lot).
     final class Child {
-        let process = Process()
+        let process: SpawnedProcess
         let logFile: URL
 
         init(executable: URL, _ args: [String], logFile: URL, env: [String: String]) throws {
             self.logFile = logFile
-            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: logFile)
-            process.executableURL = executable
-            process.arguments = args
             var environment = ProcessInfo.processInfo.environment
             for (k, v) in env { environment[k] = v }
-            process.environment = environment
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
+            process = try SpawnedProcess(executable: executable.path, arguments: args, environment: environment,
+                                         outputPath: logFile.path)
         }
 
         var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
         /// SIGKILL: a worker cut off from its database may be stuck in a call that only its own timeouts end.
         func stop() {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            process.kill9()
         }
 
         deinit { stop() }

@@ -8,29 +8,27 @@ import Testing
 /// Real `blacklight` processes against one database: crash recovery, sharing a queue, cron across processes.
 @Suite("Worker processes", .serialized)
 struct ProcessTests {
+    /// A `blacklight` child (`SpawnedProcess`, not Foundation's `Process`: see there); what it prints goes to a file.
     final class Child {
-        let process = Process()
-        let output = Pipe()
+        let process: SpawnedProcess
+        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("bl-child-\(UUID().uuidString).log")
         init(_ args: [String], env: [String: String] = [:]) throws {
-            process.executableURL = Harness.executable
-            process.arguments = args
             var environment = ProcessInfo.processInfo.environment
             environment["BLACKLIGHT_RETRY_BASE_DELAY"] = "0.05"
             for (k, v) in env { environment[k] = v }
-            process.environment = environment
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
+            process = try SpawnedProcess(executable: Harness.executable.path, arguments: args, environment: environment,
+                                         outputPath: outputFile.path)
         }
-        func kill9() {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        /// stdout and stderr so far.
+        var output: String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
+        /// Waits for the exit; the exit code.
+        @discardableResult func waitUntilExit() -> Int32 { process.waitUntilExit() }
+        func kill9() { process.kill9() }
+        func terminate() { process.terminate() }
+        deinit {
+            process.kill9()
+            try? FileManager.default.removeItem(at: outputFile)
         }
-        func terminate() {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-        }
-        deinit { if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) } }
     }
 
     func wait(_ timeout: Double, _ condition: () throws -> Bool) throws -> Bool {
@@ -192,9 +190,8 @@ struct ProcessTests {
         try h.load()
         func run(_ args: [String]) throws -> (Int32, String) {
             let c = try Child(args + ["--database-url", h.url, "--dir", h.root.path])
-            c.process.waitUntilExit()
-            let text = String(decoding: c.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            return (c.process.terminationStatus, text)
+            let status = c.waitUntilExit()
+            return (status, c.output)
         }
         let (status, id) = try run(["send", "test/echo", "--data", "{\"word\": \"hello\"}", "--id", "e-1"])
         #expect(status == 0)
@@ -223,9 +220,8 @@ struct ProcessTests {
     func concurrentMigrate() throws {
         let url = try TestSupport.TestDatabase.fresh(templateKey: "empty")
         let a = try Child(["migrate", "--database-url", url]), b = try Child(["migrate", "--database-url", url])
-        a.process.waitUntilExit()
-        b.process.waitUntilExit()
-        #expect(a.process.terminationStatus == 0 && b.process.terminationStatus == 0)
+        let statuses = (a.waitUntilExit(), b.waitUntilExit())
+        #expect(statuses.0 == 0 && statuses.1 == 0)
         let conn = try PGConnection(url: url)
         defer { conn.close() }
         let known = try EngineMigrations.all().count

@@ -7,7 +7,7 @@ import TestSupport
 /// port, pointed at a Blacklight server. Each step body of the app appends to a counter file, so a test can tell how
 /// many times a step really ran; a `<name>.hold` file makes that step wait until it is removed.
 final class FlaskApp: @unchecked Sendable {
-    let process = Process()
+    let process: SpawnedProcess
     let port: Int
     let counters: URL
     let logFile: URL
@@ -21,9 +21,6 @@ final class FlaskApp: @unchecked Sendable {
         self.counters = counters ?? root.appendingPathComponent("counters-\(self.port)")
         try FileManager.default.createDirectory(at: self.counters, withIntermediateDirectories: true)
         logFile = root.appendingPathComponent("flask-\(self.port).log")
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script.path, "\(self.port)"]
         var env = ProcessInfo.processInfo.environment
         for k in ["INNGEST_DEV", "INNGEST_SIGNING_KEY", "INNGEST_EVENT_KEY", "INNGEST_API_BASE_URL", "INNGEST_EVENT_API_BASE_URL"] {
             env.removeValue(forKey: k)
@@ -33,11 +30,8 @@ final class FlaskApp: @unchecked Sendable {
         env["PYTHONUNBUFFERED"] = "1"
         if let signingKey { env["INNGEST_SIGNING_KEY"] = signingKey } else { env["INNGEST_DEV"] = "1" }
         if let eventKey { env["INNGEST_EVENT_KEY"] = eventKey }
-        process.environment = env
-        let log = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        process = try SpawnedProcess(executable: "/usr/bin/env", arguments: ["python3", Self.script.path, "\(self.port)"],
+                                     environment: env, outputPath: logFile.path)
     }
 
     var url: String { "http://127.0.0.1:\(port)/api/inngest" }
@@ -60,10 +54,5 @@ final class FlaskApp: @unchecked Sendable {
     func hold(_ name: String) { _ = FileManager.default.createFile(atPath: counters.appendingPathComponent(name + ".hold").path, contents: nil) }
     func release(_ name: String) { try? FileManager.default.removeItem(at: counters.appendingPathComponent(name + ".hold")) }
 
-    func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    func stop() { process.kill9() }
 }

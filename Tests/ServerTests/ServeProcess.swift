@@ -5,7 +5,7 @@ import TestSupport
 /// A real `blacklight serve` (or `worker`) process on a loopback port; its log goes to a file next to the project
 /// so a failing test can show it. Killed on deinit if the test forgot.
 final class ServeProcess {
-    let process = Process()
+    let process: SpawnedProcess
     let port: Int
     let logFile: URL
 
@@ -14,9 +14,7 @@ final class ServeProcess {
          environment: [String: String] = [:]) throws {
         self.port = try port ?? PortPicker.forChildProcess()
         logFile = root.appendingPathComponent("serve-\(self.port)-\(UUID().uuidString.prefix(4)).log")
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process.executableURL = ServeProcessTests.executable
-        process.arguments = (command == "serve"
+        let arguments = (command == "serve"
             ? ["serve", "--dir", root.path, "--database-url", databaseURL, "--port", "\(self.port)", "--host", "127.0.0.1", "--workers", "1"]
             : [command, "--dir", root.path, "--database-url", databaseURL, "--workers", "1"]) + extra
         var env = ProcessInfo.processInfo.environment
@@ -24,11 +22,8 @@ final class ServeProcess {
         // These tests are about faults, not keys: the dev server's rules unless a test passes keys of its own.
         if environment["INNGEST_EVENT_KEY"] == nil { env["INNGEST_DEV"] = "1" }
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let log = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        process = try SpawnedProcess(executable: ServeProcessTests.executable.path, arguments: arguments, environment: env,
+                                     outputPath: logFile.path)
     }
 
     /// Waits until `/health` answers (the process listens; the database may still be away).
@@ -41,17 +36,9 @@ final class ServeProcess {
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    func kill9() { process.kill9() }
 
-    func terminate() {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-    }
-
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    func terminate() { process.terminate() }
 }
 
 /// Clients posting single events in a loop from their own threads, each event numbered (`data.k`), recording every

@@ -60,17 +60,11 @@ struct ServeProcessTests {
         defer { try? FileManager.default.removeItem(at: root) }
         try Scripts.greet.write(to: root.appendingPathComponent("scripts/greet.lua"), atomically: true, encoding: .utf8)
         let port = try PortPicker.forChildProcess()
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = ["serve", "--dir", root.path, "--database-url", url, "--port", "\(port)", "--host", "127.0.0.1", "--workers", "1"]
+        let arguments = ["serve", "--dir", root.path, "--database-url", url, "--port", "\(port)", "--host", "127.0.0.1", "--workers", "1"]
         var env = ProcessInfo.processInfo.environment
         env["INNGEST_EVENT_KEY"] = "ek-1,ek-2"
         env["INNGEST_SIGNING_KEY"] = "sk-1"
-        process.environment = env
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let process = try SpawnedProcess(executable: Self.executable.path, arguments: arguments, environment: env, outputPath: nil)
         let base = "http://127.0.0.1:\(port)"
         try await Poll.suspendingUntil("serve to answer /health") { (try? await call("GET", base + "/health"))?.0 == 200 }
         #expect(try await call("POST", base + "/e/wrong", body: #"{"name":"test/greet"}"#).0 == 401)
@@ -82,7 +76,7 @@ struct ServeProcessTests {
             let (_, event) = try await call("GET", base + "/api/events/\(eventID)", headers: ["authorization": "Bearer sk-1"])
             return event["runs"]?[0]?["status"]?.stringValue == "completed"
         })
-        kill(process.processIdentifier, SIGTERM)
+        process.signal(SIGTERM)
         #expect(await Poll.suspendingHolds { !process.isRunning })
         #expect(process.terminationStatus == 0)
     }
