@@ -124,6 +124,70 @@ struct FlowControlEventTests {
         #expect(later.isEmpty, "run has event \(carried), but \(later.keys.sorted()) came before it started")
     }
 
+    /// Found by `bench flow`: a debounced run whose event an ingest replaced after the claim statement took its
+    /// snapshot, but before it locked the row, was claimed in its new version with an event the claim could not see,
+    /// and ran with an empty `ctx.event`. The interleaving is forced: the claim's read of paused functions waits on
+    /// a lock the ingest's transaction holds, so the claim's snapshot is older than the ingest's commit.
+    @Test("debounce: a run whose event is replaced while a worker claims it runs with the new event")
+    func debounceEventReplacedDuringTheClaim() throws {
+        let h = try Harness(scripts: [
+            "db.lua": """
+                return workflow {
+                  id = "debounced",
+                  triggers = { { event = "job/edited" } },
+                  debounce = { period = "1h", key = "event.data.job_id", timeout = "1h" },
+                  run = function(ctx, step) return step.run("work", function() return ctx.event.data.n end) end,
+                }
+                """,
+            "other.lua": """
+                return workflow { id = "other", triggers = { { event = "other/x" } }, run = function() return 1 end }
+                """,
+        ])
+        #expect(try h.load().errors.isEmpty)
+        _ = try FunctionPause().pause("other", conn: h.conn)
+        try h.send("job/edited", ["job_id": 1, "n": 1])
+        // The key's first event an hour ago: the next event leaves the run due (its timeout has passed).
+        try h.conn.exec("UPDATE blacklight.debounces SET first_at = now() - interval '2 hours'")
+        try h.conn.exec("UPDATE blacklight.runs SET run_at = now() - interval '1 second' WHERE function_id = 'debounced'")
+
+        /// What the ingest thread threw; read after `done` signals.
+        final class ThreadError: @unchecked Sendable { var error: (any Error)? }
+        let locked = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        let failure = ThreadError()
+        let url = h.url
+        Thread.detachNewThread {
+            defer { done.signal() }
+            do {
+                let ingest = try PGConnection(url: url)
+                try ingest.exec("BEGIN")
+                try ingest.exec("SELECT 1 FROM blacklight.functions WHERE id = 'other' FOR UPDATE")
+                locked.signal()
+                try Poll.until("the claim to wait for the paused functions' lock") {
+                    // Inside a transaction pg_stat_activity keeps its first reading unless told otherwise.
+                    try ingest.exec("SELECT pg_stat_clear_snapshot()")
+                    return try ingest.query("""
+                        SELECT count(*) FROM pg_stat_activity
+                        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%claim_runs%'
+                        """).rows.first?[0].intValue == 1
+                }
+                _ = try EventStore().send([EventStore.Event(name: "job/edited", data: ["job_id": 1, "n": 2])], conn: ingest)
+                try ingest.exec("COMMIT")
+            } catch {
+                locked.signal()
+                failure.error = error
+            }
+        }
+        locked.wait()
+        try h.drain()  // its first claim waits until the ingest commits
+        done.wait()
+        if let error = failure.error { throw error }
+        let run = try h.onlyRun("debounced")
+        // Before the fix: the first attempt failed ("attempt to index a nil value (field 'data')") and was retried.
+        #expect(run["status"].stringValue == "completed", "\(h.error(run) ?? .null)")
+        #expect(run["attempt"].intValue == 1)
+        #expect(h.output(run) == 2)
+    }
+
     @Test("batch_events: one run per full batch or per timeout, per key, with ctx.events in order")
     func batches() throws {
         let h = try Harness(scripts: ["b.lua": """

@@ -32,6 +32,17 @@ enum ClaimQueries {
         SELECT * FROM blacklight.claim_runs($1::int, $2::text, $3::float8)
         """
 
+    /// The events of claimed runs whose `event` the claim returned NULL. A debounce's ingest moves its run to a newer
+    /// event; when it commits after the claim statement took its snapshot but before the claim locked the row,
+    /// PostgreSQL re-checks and claims the row's newest version, whose event the statement's snapshot cannot see
+    /// (the run ran with an empty `ctx.event`, found by `bench flow`). A statement of its own sees it.
+    static let claimedEvents = """
+        SELECT r.id, jsonb_build_object('id', e.id, 'name', e.name, 'data', e.data,
+                                        'ts', (extract(epoch FROM e.ts) * 1000)::bigint) AS event
+        FROM blacklight.runs r JOIN blacklight.events e ON e.id = r.event_id
+        WHERE r.id = ANY($1)
+        """
+
     /// Locks the rows of runs a batch still holds at the start of each of its transactions; a run whose
     /// `locked_by` is no longer the batch's token was claimed by another worker and is not returned.
     static let relock = """
