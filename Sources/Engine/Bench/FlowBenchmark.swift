@@ -68,7 +68,7 @@ public enum FlowBenchmark {
         }
         log("throttle {limit = \(throttleLimit), period = 1s} × \(throttleKeys) tenants (\(throttleKeys * throttleLimit) runs/s allowed):")
         log("  " + throttled.summary)
-        log("  " + (try throttleReport(conn)))
+        log("  " + (try throttleReport(conn)) + (try failures(conn, function: "bench-throttled")))
 
         let debounced = try send(url: url, event: "bench/debounced", settings: settings, conn: conn, function: "bench-debounced") {
             .object(["n": .int(Int64($0)), "job": .int(Int64($0 % debounceKeys))])
@@ -76,14 +76,14 @@ public enum FlowBenchmark {
         log("debounce {period = \(Int(debouncePeriod))s, timeout = \(Int(debounceTimeout))s} × \(debounceKeys) jobs, each edited every "
             + String(format: "%.1f s:", Double(debounceKeys) / Double(settings.rate)))
         log("  " + debounced.summary)
-        log("  " + (try debounceReport(conn)))
+        log("  " + (try debounceReport(conn)) + (try failures(conn, function: "bench-debounced")))
 
         let batched = try send(url: url, event: "bench/batched", settings: settings, conn: conn, function: "bench-batched") {
             .object(["n": .int(Int64($0)), "source": .string("source-\($0 % batchKeys)")])
         }
         log("batch_events {max_size = \(batchSize), timeout = \(Int(batchTimeout))s} × \(batchKeys) sources:")
         log("  " + batched.summary)
-        log("  " + (try batchReport(conn)))
+        log("  " + (try batchReport(conn)) + (try failures(conn, function: "bench-batched")))
     }
 
     private static func send(url: String, event: String, settings: Settings, conn: PGConnection, function: String,
@@ -100,6 +100,14 @@ public enum FlowBenchmark {
             Thread.sleep(forTimeInterval: 0.1)
         }
         return result
+    }
+
+    /// Runs that failed: none should (each run returns what its event carries), so any is a bug in what a run is given.
+    private static func failures(_ conn: PGConnection, function: String) throws -> String {
+        let failed = try conn.query("""
+            SELECT count(*) FROM blacklight.runs WHERE function_id = $1 AND (status = 'failed' OR attempt > 1)
+            """, [.text(function)]).rows.first?[0].intValue ?? 0
+        return "; failed or retried: \(failed)"
     }
 
     /// Runs/s from the first start to the last, and the error distribution in milliseconds.
