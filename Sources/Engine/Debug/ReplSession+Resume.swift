@@ -96,7 +96,7 @@ extension ReplSession {
                 out("run \(runID) is \(status); workers will take it from here")
                 return true
             }
-            let claim = DebugQueries.claim(row)
+            let claim = try ClaimedRun.claimed([row], conn: writer)[0]  // one row in, one claim out
             var memos: [String: StepMemo] = [:]
             for s in try DebugQueries.storedSteps(runID, conn: writer) { memos[s.key] = s.memo }
             let run = RunExecution(claim: claim, memos: memos)

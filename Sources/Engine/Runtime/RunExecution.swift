@@ -25,6 +25,21 @@ struct ClaimedRun: Sendable {
 }
 
 extension ClaimedRun {
+    /// Decodes the rows a claim returned (the worker's `ClaimQueries.claim`, the REPL's `:resume`), reading again
+    /// with a statement of its own each event the claim's snapshot could not see (see `ClaimQueries.claimedEvents`).
+    static func claimed(_ rows: [PGRow], conn: PGConnection) throws -> [ClaimedRun] {
+        var claims = rows.map(ClaimedRun.init(row:))
+        let unseen = rows.filter { $0["event"].isNull }.compactMap { $0["id"].stringValue }
+        guard !unseen.isEmpty else { return claims }
+        var events: [String: JSONValue] = [:]
+        for row in try conn.query(ClaimQueries.claimedEvents, [.array(unseen.map { .text($0) })]).rows {
+            guard let id = row["id"].stringValue, let text = row["event"].jsonText else { continue }
+            events[id] = try? JSONValue.parse(text)
+        }
+        for i in claims.indices { claims[i].event = events[claims[i].id] ?? claims[i].event }
+        return claims
+    }
+
     /// Decodes a row of the claim query's shape (ClaimQueries.claim).
     init(row: PGRow) {
         self.init(

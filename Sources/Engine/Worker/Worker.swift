@@ -276,19 +276,7 @@ final class Worker {
     private func claim(_ conn: PGConnection, token: String) throws -> [ClaimedRun] {
         stats.claimAttempted()
         let result = try conn.query(ClaimQueries.claim, [.int(Int64(settings.batchSize)), .text(token), .double(settings.leaseSeconds)])
-        var claims = result.rows.map(ClaimedRun.init(row:)).sorted { $0.id < $1.id }
-        let unseen = result.rows.filter { $0["event"].isNull }.compactMap { $0["id"].stringValue }
-        if !unseen.isEmpty {
-            let found = try conn.query(ClaimQueries.claimedEvents, [.array(unseen.map { .text($0) })]).rows
-            var events: [String: JSONValue] = [:]
-            for row in found {
-                if let id = row["id"].stringValue, let event = row["event"].jsonText.flatMap({ try? JSONValue.parse($0) }) {
-                    events[id] = event
-                }
-            }
-            for i in claims.indices { if let event = events[claims[i].id] { claims[i].event = event } }
-        }
-        return claims
+        return try ClaimedRun.claimed(result.rows, conn: conn).sorted { $0.id < $1.id }
     }
 
     private func loadMemos(_ conn: PGConnection, ids: [String]) throws -> [String: [String: StepMemo]] {
