@@ -19,9 +19,9 @@ public enum PortPicker {
 
     /// A free port for a child process that binds it later (a `blacklight serve`, a Flask app).
     ///
-    /// `freePort()` is the kernel's answer to a bind to port 0, and the kernel may hand the same port to the next
-    /// bind to 0 (an in-process server, another test's cluster) before the child binds it: a test once talked to
-    /// another test's server that way. These ports come from below the kernel's ephemeral range, which binds to
+    /// Not the kernel's answer to a bind to port 0: the kernel may hand the same port to the next bind to 0 (an
+    /// in-process server, another test's cluster) before the child binds it, and a test once talked to another
+    /// test's server that way. These ports come from below the kernel's ephemeral range, which binds to
     /// port 0 never use, walked from a start that differs per process so that processes running side by side do not
     /// try the same ports in the same order.
     public static func forChildProcess() throws(PGError) -> Int {

@@ -23,15 +23,8 @@ enum ProcessRunner {
     static func run(
         _ executable: String, _ arguments: [String], asUser user: String?, workingDirectory: URL? = nil
     ) throws(PGError) -> Outcome {
-        let program: String
-        let argv: [String]
-        if let user {
-            program = try runuserPath()
-            argv = ["runuser", "-u", user, "--", executable] + arguments
-        } else {
-            program = executable
-            argv = [executable] + arguments
-        }
+        let program = user == nil ? executable : try runuserPath()
+        let programArguments = user.map { ["-u", $0, "--", executable] + arguments } ?? arguments
         // PG* variables from the caller's shell (PGDATA, PGPORT, PGHOST, ...) must not steer the cluster's tools;
         // LC_ALL=C keeps messages in plain English whatever locales are installed.
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }
@@ -40,7 +33,7 @@ enum ProcessRunner {
         let outputPath = FileManager.default.temporaryDirectory
             .appendingPathComponent("blacklight-\(getpid())-\(UUID().uuidString).out").path
         defer { unlink(outputPath) }
-        let child = try SpawnedProcess(executable: program, arguments: Array(argv.dropFirst()), environment: environment,
+        let child = try SpawnedProcess(executable: program, arguments: programArguments, environment: environment,
                                        outputPath: outputPath, workingDirectory: workingDirectory?.path)
         let exitCode = child.waitUntilExit()
         let data = FileManager.default.contents(atPath: outputPath) ?? Data()

@@ -39,7 +39,8 @@ public final class SpawnedProcess: @unchecked Sendable {
         return reap(blocking: false) == nil
     }
 
-    /// Waits for the child to exit; its exit code, or 128 + the signal that ended it.
+    /// Waits for the child to exit; its exit code, or 128 + the signal that ended it (-1 if it can no longer be
+    /// waited for: something else in this process reaped it).
     @discardableResult
     public func waitUntilExit() -> Int32 {
         lock.lock()
@@ -74,13 +75,8 @@ public final class SpawnedProcess: @unchecked Sendable {
         waitUntilExit()
     }
 
-    deinit {
-        if exitCode == nil {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        }
-    }
+    /// A child outlives no one: whatever still runs is killed and reaped.
+    deinit { kill9() }
 
     /// Caller holds the lock.
     private func reap(blocking: Bool) -> Int32? {
