@@ -140,9 +140,8 @@ public final class Harness {
         try Poll.until("\(processes) schedulers to read the schedules again", timeout: timeout) {
             try scalar("""
                 SELECT count(*) FROM pg_stat_activity
-                WHERE datname = current_database() AND query_start > $1
-                  AND query LIKE 'SELECT id, function_id, expression, timezone, jitter,%FROM blacklight.schedules%'
-                """, [.timestamp(since)]).intValue ?? 0 >= Int64(processes)
+                WHERE datname = current_database() AND query_start > $1 AND query = $2
+                """, [.timestamp(since), .text(CronScheduler.readSchedules)]).intValue ?? 0 >= Int64(processes)
         }
     }
 

@@ -9,10 +9,6 @@ import TestSupport
 struct DeployProcessTests {
     typealias Child = ProcessTests.Child
 
-    func waitFor(_ timeout: Double, _ condition: () throws -> Bool) throws -> Bool {
-        try Poll.holds(within: timeout, condition)
-    }
-
     func runCLI(_ args: [String]) throws -> (Int32, String) {
         let c = try Child(args)
         let status = c.waitUntilExit()
@@ -66,12 +62,12 @@ struct DeployProcessTests {
         let p1 = try Child(args), p2 = try Child(args)
         defer { p1.terminate(); p2.terminate() }
         _ = try EventStore().send((0..<20).map { _ in EventStore.Event(name: "test/v") }, conn: h.conn)
-        #expect(try waitFor(20) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'").intValue == 20 })
+        #expect(try Poll.holds(within: 20) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'").intValue == 20 })
         try h.write(script: "a.lua", ReloadTests.script("a", output: "{ v = 2, pid = db.one('SELECT pg_backend_pid() AS p, pg_sleep(0.02)').p }"))
         let (status, out) = try runCLI(["deploy", "--database-url", h.url, "--dir", h.root.path])
         #expect(status == 0, "\(out)")
         _ = try EventStore().send((0..<40).map { _ in EventStore.Event(name: "test/v") }, conn: h.conn)
-        #expect(try waitFor(20) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'").intValue == 60 })
+        #expect(try Poll.holds(within: 20) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'").intValue == 60 })
         let after = try h.conn.query("SELECT output FROM blacklight.runs ORDER BY id OFFSET 20").rows.compactMap { h.output($0) }
         #expect(after.allSatisfy { $0["v"] == 2 })
         #expect(Set(after.compactMap { $0["pid"]?.intValue }).count >= 2)
@@ -113,7 +109,7 @@ struct DeployProcessTests {
             // Port 0: the two must not compete for 8288. INNGEST_DEV=1: serve needs keys otherwise.
             let args = ["serve", "--database-url", h.url, "--dir", h.root.path, "--workers", "1", "--port", "0"]
             let p1 = try Child(args, env: ["INNGEST_DEV": "1"]), p2 = try Child(args, env: ["INNGEST_DEV": "1"])
-            #expect(try waitFor(20) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE function_id = 'rescrape' AND status = 'completed'").intValue ?? 0 >= Int64(round) })
+            #expect(try Poll.holds(within: 20) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE function_id = 'rescrape' AND status = 'completed'").intValue ?? 0 >= Int64(round) })
             // Each scheduler has had its chance at the tick the first one fired (a second fire would come now).
             try h.waitForSchedulers(2)
             p1.terminate()

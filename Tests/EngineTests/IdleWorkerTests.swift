@@ -50,7 +50,7 @@ struct IdleWorkerTests {
             while finished.wait(timeout: .now() + 0.05) == .timedOut { wake.broadcast() }
         }
 
-        #expect(try waitFor { worker.stats.snapshot.idleWaits >= 1 })
+        #expect(Poll.holds { worker.stats.snapshot.idleWaits >= 1 })
         var stats = worker.stats.snapshot
         #expect(stats.claimAttempts == 1)
         #expect(stats.lastIdleWait == 3600)
@@ -58,7 +58,7 @@ struct IdleWorkerTests {
         // NOTIFYs for something else: one more look each, then idle again. (Broadcast until seen: one
         // sent just before the worker starts waiting would not count as newer than its wait.)
         var wakes = 0
-        #expect(try waitFor {
+        #expect(Poll.holds {
             wakes += 1
             wake.broadcast()
             return worker.stats.snapshot.idleWaits >= 2
@@ -69,13 +69,10 @@ struct IdleWorkerTests {
 
         // The first worker dies: its batch rolls back, the runs are due again and the second takes them.
         try holder.execScript("ROLLBACK")
-        #expect(try waitFor {
+        #expect(try Poll.holds {
             wake.broadcast()
             return try h.scalar("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'").intValue == 3
         })
     }
 
-    func waitFor(_ timeout: Double = 20, _ condition: () throws -> Bool) throws -> Bool {
-        try Poll.holds(within: timeout, condition)
-    }
 }

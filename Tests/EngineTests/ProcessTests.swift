@@ -28,10 +28,6 @@ struct ProcessTests {
         deinit { try? FileManager.default.removeItem(at: outputFile) }  // the process's own deinit kills it
     }
 
-    func wait(_ timeout: Double, _ condition: () throws -> Bool) throws -> Bool {
-        try Poll.holds(within: timeout, condition)
-    }
-
     @Test("a worker SIGKILLed mid-step loses nothing: the run completes, memoized steps are not re-run, each effect applies once")
     func sigkillMidStep() throws {
         let h = try Harness(scripts: ["crashy.lua": """
@@ -64,12 +60,12 @@ struct ProcessTests {
         // A short lease: the killed worker's run is claimable again a second after the kill.
         let first = try Child(args, env: ["BLACKLIGHT_LEASE_SECONDS": "1"])
         // Sequences are not transactional: they show the worker is inside step two right now.
-        let entered = try wait(20) { try h.scalar("SELECT last_value FROM entered_two WHERE is_called").intValue == 1 }
+        let entered = try Poll.holds(within: 20) { try h.scalar("SELECT last_value FROM entered_two WHERE is_called").intValue == 1 }
         #expect(entered)
         first.kill9()
         let second = try Child(args, env: ["BLACKLIGHT_LEASE_SECONDS": "1"])
         defer { second.terminate() }
-        let done = try wait(20) { try h.onlyRun("crashy")["status"].stringValue == "completed" }
+        let done = try Poll.holds(within: 20) { try h.onlyRun("crashy")["status"].stringValue == "completed" }
         #expect(done)
         let run = try h.onlyRun("crashy")
         #expect(h.output(run) == 2)
@@ -139,7 +135,7 @@ struct ProcessTests {
         let args = ["worker", "--database-url", h.url, "--dir", h.root.path, "--workers", "2"]
         let a = try Child(args), b = try Child(args)
         defer { a.terminate(); b.terminate() }
-        let done = try wait(60) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'").intValue == Int64(count) }
+        let done = try Poll.holds(within: 60) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'").intValue == Int64(count) }
         #expect(done)
         #expect(try h.scalar("SELECT count(*) FROM hits").intValue == Int64(count))
         #expect(try h.scalar("SELECT count(DISTINCT run_id) FROM hits").intValue == Int64(count))
@@ -163,7 +159,7 @@ struct ProcessTests {
         let args = ["serve", "--database-url", h.url, "--dir", h.root.path, "--workers", "1", "--port", "0"]
         let procs = try (0..<3).map { _ in try Child(args, env: ["INNGEST_DEV": "1"]) }
         defer { procs.forEach { $0.terminate() } }
-        let fired = try wait(20) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'").intValue ?? 0 >= 1 }
+        let fired = try Poll.holds(within: 20) { try h.scalar("SELECT count(*) FROM blacklight.runs WHERE status = 'completed'").intValue ?? 0 >= 1 }
         #expect(fired)
         // Each scheduler has had its chance at the tick the first one fired (a second fire would come now).
         try h.waitForSchedulers(3)

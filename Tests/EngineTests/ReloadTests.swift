@@ -25,10 +25,6 @@ struct ReloadTests {
         try h.scalar("SELECT active_version FROM blacklight.functions WHERE id = $1", [.text(id)]).stringValue
     }
 
-    func waitFor(_ timeout: Double, _ condition: () throws -> Bool) throws -> Bool {
-        try Poll.holds(within: timeout, condition)
-    }
-
     /// Starts a watcher on the harness's project; returns the stop flag.
     func watch(_ h: Harness) throws -> StopFlag {
         let reloader = ScriptReloader(directory: ScriptDirectory(root: h.root), url: h.url, services: h.services)
@@ -51,7 +47,7 @@ struct ReloadTests {
         try h.drain()
         #expect(try h.onlyRun("v")["status"].stringValue == "sleeping")
         try h.write(script: "v.lua", Self.script("v", output: "'two'"))
-        #expect(try waitFor(5) { try activeVersion(h, "v") != v1 })
+        #expect(try Poll.holds(within: 5) { try activeVersion(h, "v") != v1 })
         try h.wakeSleepingRuns()
         try h.send("test/v")
         try h.drain(until: 5) { try h.runs(function: "v").allSatisfy { $0["status"].stringValue == "completed" } }
@@ -65,7 +61,7 @@ struct ReloadTests {
         defer { stop.stop() }
         let v1 = try activeVersion(h, "v")
         try h.write(script: "v.lua", "return workflow {\n  id = 'v',\n  run = function( end\n}\n")
-        #expect(try waitFor(5) { try h.scalar("SELECT count(*) FROM blacklight.load_errors").intValue == 1 })
+        #expect(try Poll.holds(within: 5) { try h.scalar("SELECT count(*) FROM blacklight.load_errors").intValue == 1 })
         let row = try #require(try h.conn.query("SELECT file, line, message FROM blacklight.load_errors").rows.first)
         #expect(row["file"].stringValue == "scripts/v.lua")
         #expect(row["line"].intValue == 3)
@@ -74,7 +70,7 @@ struct ReloadTests {
         try h.drain()
         #expect(h.output(try h.onlyRun("v")) == "one")
         try h.write(script: "v.lua", Self.script("v", output: "'fixed'"))
-        #expect(try waitFor(5) { try h.scalar("SELECT count(*) FROM blacklight.load_errors").intValue == 0 })
+        #expect(try Poll.holds(within: 5) { try h.scalar("SELECT count(*) FROM blacklight.load_errors").intValue == 0 })
         #expect(try activeVersion(h, "v") != v1)
     }
 
@@ -88,7 +84,7 @@ struct ReloadTests {
         defer { stop.stop() }
         let uses = try activeVersion(h, "uses"), other = try activeVersion(h, "other")
         try h.write(plugin: "weights", "return { skills = 0.6 }")
-        #expect(try waitFor(5) { try activeVersion(h, "uses") != uses })
+        #expect(try Poll.holds(within: 5) { try activeVersion(h, "uses") != uses })
         #expect(try activeVersion(h, "other") == other)
         try h.send("test/v")
         try h.drain()
@@ -103,7 +99,7 @@ struct ReloadTests {
         try h.send("test/v", ["pause": 0.2])
         try h.drain()
         try FileManager.default.removeItem(at: h.root.appendingPathComponent("scripts/v.lua"))
-        #expect(try waitFor(5) { try activeVersion(h, "v") == nil })
+        #expect(try Poll.holds(within: 5) { try activeVersion(h, "v") == nil })
         try h.send("test/v")
         try h.drain(until: 5) { try h.onlyRun("v")["status"].stringValue == "completed" }
         #expect(try h.runs(function: "v").count == 1)

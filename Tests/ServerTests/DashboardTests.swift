@@ -91,7 +91,7 @@ struct RunPageTests {
             """], engine: true)
         defer { Task { await h.stop() } }
         _ = try await h.post("/e/k", #"{"name":"test/bad"}"#)
-        #expect(try await h.waitUntil { try h.count("SELECT count(*) FROM blacklight.runs WHERE status = 'failed'") == 1 })
+        #expect(try await Poll.suspendingHolds { try h.count("SELECT count(*) FROM blacklight.runs WHERE status = 'failed'") == 1 })
         let id = try #require(try h.conn.query("SELECT id FROM blacklight.runs").scalar.stringValue)
         let page = try await h.get("/runs/\(id)")
         #expect(page.status == 200)

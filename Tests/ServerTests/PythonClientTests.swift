@@ -60,7 +60,7 @@ struct PythonClientTests {
         let id = try #require(result["ids"]?[0]?.stringValue)
         #expect(result["wrong_key_refused"]?.boolValue == true)
         #expect(try h.count("SELECT count(*) FROM blacklight.events") == 1)
-        #expect(try await h.waitUntil {
+        #expect(try await Poll.suspendingHolds {
             try h.count("SELECT count(*) FROM blacklight.runs WHERE event_id = $1 AND status = 'completed'", [.text(id)]) == 1
         })
     }
@@ -85,7 +85,7 @@ struct PythonClientTests {
         #expect(result["again"]?[0]?.stringValue == async[1], "an event id seen before returns the original event")
         let all = sync + async
         #expect(try h.count("SELECT count(*) FROM blacklight.events WHERE id = ANY($1::text[])", [.array(all.map { .text($0) })]) == 3)
-        #expect(try await h.waitUntil {
+        #expect(try await Poll.suspendingHolds {
             try h.count("SELECT count(*) FROM blacklight.runs WHERE event_id = ANY($1::text[]) AND status = 'completed'",
                         [.array(all.map { .text($0) })]) == 3
         })

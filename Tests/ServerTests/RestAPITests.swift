@@ -8,7 +8,7 @@ struct RestAPITests {
     func completedRun(_ h: ServerHarness) async throws -> String {
         let r = try await h.post("/e/k", #"{"name":"test/greet","data":{"name":"ab"}}"#)
         let eventID = try #require(r.json["ids"]?[0]?.stringValue)
-        #expect(try await h.waitUntil {
+        #expect(try await Poll.suspendingHolds {
             try h.count("SELECT count(*) FROM blacklight.runs WHERE event_id = $1 AND status = 'completed'", [.text(eventID)]) == 1
         })
         return try #require(try h.conn.query("SELECT id FROM blacklight.runs WHERE event_id = $1", [.text(eventID)]).scalar.stringValue)
@@ -115,7 +115,7 @@ struct RestAPITests {
         defer { Task { await h.stop() } }
         let e = try await h.post("/e/k", #"{"name":"test/slow"}"#)
         let eventID = try #require(e.json["ids"]?[0]?.stringValue)
-        #expect(try await h.waitUntil { try h.count("SELECT count(*) FROM blacklight.runs WHERE event_id = $1 AND status = 'sleeping'", [.text(eventID)]) == 1 })
+        #expect(try await Poll.suspendingHolds { try h.count("SELECT count(*) FROM blacklight.runs WHERE event_id = $1 AND status = 'sleeping'", [.text(eventID)]) == 1 })
         let runID = try #require(try h.conn.query("SELECT id FROM blacklight.runs WHERE event_id = $1", [.text(eventID)]).scalar.stringValue)
         let c = try await h.post("/api/runs/\(runID)/cancel")
         #expect(c.status == 200)
@@ -123,7 +123,7 @@ struct RestAPITests {
         try h.conn.exec("UPDATE blacklight.runs SET run_at = now() WHERE id = $1", [.text(runID)])
         // A run queued after it and completed shows the worker has claimed past the cancelled run's due time.
         let later = try #require(try await h.post("/e/k", #"{"name":"test/greet","data":{"name":"x"}}"#).json["ids"]?[0]?.stringValue)
-        #expect(try await h.waitUntil { try h.count("SELECT count(*) FROM blacklight.runs WHERE event_id = $1 AND status = 'completed'", [.text(later)]) == 1 })
+        #expect(try await Poll.suspendingHolds { try h.count("SELECT count(*) FROM blacklight.runs WHERE event_id = $1 AND status = 'completed'", [.text(later)]) == 1 })
         #expect(try h.conn.query("SELECT status FROM blacklight.runs WHERE id = $1", [.text(runID)]).scalar.stringValue == "cancelled")
         #expect(try await h.post("/api/runs/\(runID)/cancel").status == 409)
         #expect(try await h.post("/api/runs/NOPE/cancel").status == 404)
@@ -136,11 +136,11 @@ struct RestAPITests {
         let again = try await h.post("/api/runs/\(runID)/rerun", "{}")
         #expect(again.status == 201)
         let newID = try #require(again.json["run_id"]?.stringValue)
-        #expect(try await h.waitUntil { try h.count("SELECT count(*) FROM blacklight.runs WHERE id = $1 AND status = 'completed'", [.text(newID)]) == 1 })
+        #expect(try await Poll.suspendingHolds { try h.count("SELECT count(*) FROM blacklight.runs WHERE id = $1 AND status = 'completed'", [.text(newID)]) == 1 })
 
         let edited = try await h.post("/api/runs/\(runID)/rerun", #"{"step":"first","output":{"hello":"zz"}}"#)
         let editedID = try #require(edited.json["run_id"]?.stringValue)
-        #expect(try await h.waitUntil { try h.count("SELECT count(*) FROM blacklight.runs WHERE id = $1 AND status = 'completed'", [.text(editedID)]) == 1 })
+        #expect(try await Poll.suspendingHolds { try h.count("SELECT count(*) FROM blacklight.runs WHERE id = $1 AND status = 'completed'", [.text(editedID)]) == 1 })
         let run = try await h.get("/api/runs/\(editedID)")
         #expect(run.json["output"] == ["result": "zzzz"])
         #expect(try await h.post("/api/runs/\(runID)/rerun", #"{"step":"missing"}"#).status == 404)
@@ -152,13 +152,13 @@ struct RestAPITests {
         let inv = try await h.post("/api/functions/greet/invoke", #"{"data":{"name":"q"}}"#)
         #expect(inv.status == 201)
         let runID = try #require(inv.json["run_id"]?.stringValue)
-        #expect(try await h.waitUntil { try h.count("SELECT count(*) FROM blacklight.runs WHERE id = $1 AND status = 'completed'", [.text(runID)]) == 1 })
+        #expect(try await Poll.suspendingHolds { try h.count("SELECT count(*) FROM blacklight.runs WHERE id = $1 AND status = 'completed'", [.text(runID)]) == 1 })
         #expect(try await h.get("/api/runs/\(runID)").json["output"] == ["result": "qq"])
         #expect(try await h.get("/api/runs/\(runID)").json["event"]?["name"]?.stringValue == "blacklight/invoke")
         #expect(try await h.post("/api/functions/nope/invoke", "{}").status == 404)
         let cron = try await h.post("/api/schedules/fn:nightly:0/run")
         let cronRun = try #require(cron.json["run_id"]?.stringValue)
-        #expect(try await h.waitUntil { try h.count("SELECT count(*) FROM blacklight.runs WHERE id = $1 AND status = 'completed'", [.text(cronRun)]) == 1 })
+        #expect(try await Poll.suspendingHolds { try h.count("SELECT count(*) FROM blacklight.runs WHERE id = $1 AND status = 'completed'", [.text(cronRun)]) == 1 })
     }
 }
 

@@ -114,10 +114,6 @@ final class ServerHarness: @unchecked Sendable {
         try conn.query(sql, params).scalar.intValue ?? -1
     }
 
-    /// Polls until `condition` holds (runs executed by the server's workers).
-    func waitUntil(_ timeout: Double = 20, _ condition: () throws -> Bool) async throws -> Bool {
-        try await Poll.suspendingHolds(within: timeout, condition)
-    }
 }
 
 final class NoRedirects: NSObject, URLSessionTaskDelegate, Sendable {

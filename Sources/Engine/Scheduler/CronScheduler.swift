@@ -18,6 +18,12 @@ public final class CronScheduler {
         self.log = log
     }
 
+    /// What each check reads first (public: tests recognise a scheduler's check by it in `pg_stat_activity`).
+    public static let readSchedules = """
+        SELECT id, function_id, expression, timezone, jitter, event_name, event_data, last_tick, last_error
+        FROM blacklight.schedules
+        """
+
     /// Runs until `stop`, checking once a second (just after each second boundary).
     public func run(stop: StopFlag) {
         while !stop.isStopped {
@@ -45,10 +51,7 @@ public final class CronScheduler {
     public func tick(now: Date) throws -> [String] {
         if conn == nil || conn?.isOpen == false { conn = try PGConnection(url: url) }
         guard let conn else { return [] }
-        let rows = try conn.query("""
-            SELECT id, function_id, expression, timezone, jitter, event_name, event_data, last_tick, last_error
-            FROM blacklight.schedules
-            """)
+        let rows = try conn.query(Self.readSchedules)
         var created: [String] = []
         for row in rows.rows {
             guard let id = row["id"].stringValue, let expression = row["expression"].stringValue else { continue }
